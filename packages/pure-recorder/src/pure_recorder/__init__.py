@@ -1,0 +1,3 @@
+"""pure-recorder."""
+
+__version__ = "0.1.0"

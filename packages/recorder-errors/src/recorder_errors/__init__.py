@@ -1,0 +1,3 @@
+"""recorder-errors."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""recorder-ffi."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""recorder-runtime."""
+
+__version__ = "0.1.0"
