@@ -1,0 +1,132 @@
+"""The Python API: ``start``, ``stop``, ``flush``, ``is_tracing`` and ``trace``.
+
+One session at a time per process. Every function is an entry point guarded by
+``recorder_ffi.guard_entry_point``: a recorder failure reaches the caller as a
+classified :class:`recorder_errors.RecorderError`, never as a stray builtin
+exception. Stopping or flushing when no session is active is
+``ERR_NOT_TRACING`` (an explicit error rather than a silent no-op, so a
+misplaced ``stop()`` is noticed).
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from recorder_errors import ErrorCode, usage
+from recorder_ffi import guard_entry_point
+
+from .policy import resolve_policy
+from .session import FinishReport, SessionConfig, TraceSession
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_lock = threading.Lock()
+_current: TraceSession | None = None
+
+
+@guard_entry_point
+def start(
+    trace_dir: str,
+    *,
+    format: str = "json",
+    activation_path: str | None = None,
+    **policy: Any,
+) -> TraceSession:
+    """Start recording into ``trace_dir``; policy fields override the environment."""
+    global _current
+    with _lock:
+        if _current is not None and _current.is_recording:
+            raise usage(ErrorCode.ALREADY_TRACING, "a recording session is already active")
+        tool_id = policy.pop("tool_id", None)
+        effective = resolve_policy(policy)
+        session = TraceSession(
+            SessionConfig(
+                trace_dir=trace_dir,
+                policy=effective,
+                format=format,
+                activation_path=activation_path,
+                backend=effective.backend,
+                tool_id=tool_id,
+            )
+        )
+        session.start()
+        _current = session
+    return session
+
+
+@guard_entry_point
+def stop(*, exit_code: int | None = None) -> FinishReport:
+    """Finish the active session; raises its failure when the policy makes it fatal."""
+    global _current
+    with _lock:
+        session = _current
+        if session is None or not session.is_recording:
+            raise usage(ErrorCode.NOT_TRACING, "no recording session is active")
+        _current = None
+    report = session.finish(exit_code=exit_code, exit_label=None if exit_code is not None else "<exit>")
+    if report.error is not None and report.fatal:
+        raise report.error
+    return report
+
+
+@guard_entry_point
+def flush() -> None:
+    """Write buffered events to the (still private) staging file."""
+    session = _current
+    if session is None or not session.is_recording:
+        raise usage(ErrorCode.NOT_TRACING, "no recording session is active")
+    session.flush()
+
+
+@guard_entry_point
+def is_tracing() -> bool:
+    """True while a session is recording."""
+    session = _current
+    return session is not None and session.is_recording
+
+
+class trace:  # noqa: N801 - reads as a function at call sites: ``with trace(dir):``
+    """Record a block (``with trace(dir):``) or every call of a function (``@trace(dir)``)."""
+
+    def __init__(self, trace_dir: str, **options: Any) -> None:
+        self.trace_dir = trace_dir
+        self.options = options
+        self.session: TraceSession | None = None
+
+    @guard_entry_point
+    def __enter__(self) -> TraceSession:
+        self.session = start(self.trace_dir, **self.options)
+        return self.session
+
+    @guard_entry_point
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if is_tracing() and _current is self.session:
+            stop(exit_code=0 if exc_type is None else None)
+
+    def __call__(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            with trace(self.trace_dir, **self.options):
+                return fn(*args, **kwargs)
+
+        return traced  # type: ignore[return-value]
+
+
+def _finish_at_exit() -> None:
+    """A session still open at interpreter exit is finished, so its trace lands."""
+    session = _current
+    if session is not None and session.is_recording:
+        session.finish(exit_code=None, exit_label="<exit>")
+
+
+atexit.register(_finish_at_exit)

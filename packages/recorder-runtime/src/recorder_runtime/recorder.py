@@ -1,0 +1,481 @@
+"""Backend-independent event logic: what is written for each interpreter event.
+
+Both backends (``sys.monitoring`` here, ``sys.settrace`` in ``pure_recorder``)
+translate interpreter events into calls on one :class:`EventRecorder`, so the
+two produce the same trace by construction. The recorder decides:
+
+* activation: nothing is written before the activation code starts, nothing
+  after it finishes (``trace-format.md`` §10.1);
+* which code objects are recorded at all (the trace filter, cached per code);
+* the exact event sequence for each interpreter event (§10.3), including the
+  drain points of captured IO (§10.6).
+
+Every method here runs inside a guarded callback (``recorder_ffi``), on the hot
+path: per-code-object facts are computed once into :class:`CodeInfo`, variable
+ids and value actions are cached per code object, and each event group is
+handed to the writer in one ``extend`` call so that threads never interleave
+inside a group.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from types import CodeType, FrameType
+from typing import TYPE_CHECKING, Any, Final
+
+from .encoder import json_string
+
+if TYPE_CHECKING:
+    from .encoder import ValueEncoder
+    from .filters import ScopeDecision, TraceFilter
+    from .io_capture import IOCapture
+    from .writer import TraceWriter
+
+_get_ident = threading.get_ident
+
+CO_VARARGS: Final = 0x04
+CO_VARKEYWORDS: Final = 0x08
+
+STEP: Final = '{"Step":{"path_id":%d,"line":%d}}'
+VALUE: Final = '{"Value":{"variable_id":%d,"value":%s}}'
+RETURN: Final = '{"Return":{"return_value":%s}}'
+CALL_NO_ARGS: Final = '{"Call":{"function_id":%d,"args":[]}}'
+EVENT: Final = '{"Event":{"kind":%d,"metadata":%s,"content":%s}}'
+
+
+def call_text(function_id: int, args: Sequence[tuple[int, str]]) -> str:
+    """The text of a ``Call`` event with already-encoded arguments."""
+    inner = ",".join(['{"variable_id":%d,"value":%s}' % arg for arg in args])
+    return '{"Call":{"function_id":%d,"args":[%s]}}' % (function_id, inner)
+
+# Sentinel variable ids stored in the per-code name caches.
+_REDACT: Final = -1
+_DROP: Final = -2
+
+
+class CodeInfo:
+    """Everything static about one recorded code object, computed once."""
+
+    __slots__ = (
+        "arg_ids",
+        "arg_names",
+        "code",
+        "decision",
+        "function_id",
+        "global_ids",
+        "is_module",
+        "line",
+        "local_ids",
+        "name",
+        "path_id",
+        "ret_action",
+        "step_text",
+        "trace",
+    )
+
+    def __init__(self, code: CodeType, decision: ScopeDecision | None, trace: bool) -> None:
+        self.code = code
+        self.decision = decision
+        self.trace = trace
+        self.path_id = -1
+        self.function_id = -1
+        self.line = code.co_firstlineno
+        self.name = code.co_qualname if sys.version_info >= (3, 11) else code.co_name
+        self.is_module = code.co_name == "<module>"
+        self.arg_names = signature_order(code)
+        self.arg_ids: tuple[int, ...] | None = None
+        self.local_ids: dict[str, int] = {}
+        self.global_ids: dict[str, int] = {}
+        self.ret_action = "allow"
+        self.step_text = ""
+
+
+def signature_order(code: CodeType) -> tuple[str, ...]:
+    """Parameter names in true signature order: positional, *args, kw-only, **kwargs.
+
+    CPython lays ``co_varnames`` out as positional, kw-only, *args, **kwargs;
+    the reference recorder reads it in that order and shifts arguments of
+    functions with both ``*args`` and kw-only parameters (its defect 5).
+    """
+    names = code.co_varnames
+    npos = code.co_argcount
+    nkw = code.co_kwonlyargcount
+    ordered = list(names[:npos])
+    index = npos + nkw
+    if code.co_flags & CO_VARARGS:
+        ordered.append(names[index])
+        index += 1
+    ordered.extend(names[npos : npos + nkw])
+    if code.co_flags & CO_VARKEYWORDS:
+        ordered.append(names[index])
+    return tuple(ordered)
+
+
+class EventRecorder:
+    """Turns interpreter events into trace events (see the module docstring)."""
+
+    def __init__(
+        self,
+        writer: TraceWriter,
+        encoder: ValueEncoder,
+        trace_filter: TraceFilter | None,
+        io_capture: IOCapture | None,
+        *,
+        program: str,
+        activation_path: str | None,
+    ) -> None:
+        self.writer = writer
+        self.encoder = encoder
+        self.filter = trace_filter
+        self.io = io_capture
+        self.program = program
+        self.activation_path = activation_path
+        self.active = activation_path is None
+        self.activated = self.active
+        self.finished = False
+        self.activation_code: CodeType | None = None
+        self.on_finished: Callable[[], None] | None = None
+        self._infos: dict[CodeType, CodeInfo] = {}
+        self._stacks: dict[int, list[CodeType]] = {}
+        self._thread_names: dict[int, str] = {}
+        self._last_path_id = 0
+        self._last_line = 0
+        self._last_frame_id = 0
+        self.steps = 0
+        self._encode = encoder.encode
+        self._extend = writer.extend
+
+    # ----------------------------------------------------------------- set-up
+
+    def begin(self) -> None:
+        """Write the four opening events of every trace (§10.2)."""
+        writer = self.writer
+        path_id = writer.path_id(self.program)
+        function_id = writer.function_id(("<toplevel>",), path_id, 1, "<toplevel>")
+        writer.call(function_id, ())
+        writer.type_id(30, "None")
+
+    def code_info(self, code: CodeType, frame: FrameType | None = None) -> CodeInfo:
+        """The cached facts about ``code``; ``info.trace`` False means never record it."""
+        info = self._infos.get(code)
+        if info is None:
+            info = self._new_info(code, _module_name(frame) if frame is not None else None)
+        return info
+
+    def _new_info(self, code: CodeType, module_name: str | None) -> CodeInfo:
+        decision = None
+        trace = True
+        filename = code.co_filename
+        if self.filter is not None:
+            decision = self.filter.decide(filename, module_name, _qualname(code))
+            trace = decision.trace
+        elif filename.startswith("<"):
+            trace = False
+        info = CodeInfo(code, decision, trace)
+        if decision is not None:
+            info.ret_action = decision.value_action("ret", info.name)
+        self._infos[code] = info
+        return info
+
+    def is_activation(self, code: CodeType) -> bool:
+        """True when ``code`` is the activation code and recording has not started yet."""
+        return not self.activated and code.co_filename == self.activation_path
+
+    # ----------------------------------------------------------------- events
+
+    def on_start(self, code: CodeType, frame: FrameType) -> None:
+        """PY_START: Values of the arguments, a Step at the definition line, the Call."""
+        if not self.active:
+            if not self.is_activation(code):
+                return
+            self.active = self.activated = True
+            self.activation_code = code
+        info = self._infos.get(code) or self.code_info(code, frame)
+        if info.function_id < 0:
+            self._register_function(info, frame)
+        parts: list[str] = []
+        if self.io is not None and self.io.pending:
+            self._drain_io(parts)
+        args = self._capture_args(info, frame, parts)
+        parts.append(info.step_text)
+        parts.append(call_text(info.function_id, args))
+        self._push(code)
+        self._extend(parts)
+
+    def on_resume(self, code: CodeType, frame: FrameType) -> None:
+        """PY_RESUME: a generator or coroutine continues: Step + Call without args."""
+        if not self.active:
+            return
+        info = self._infos.get(code) or self.code_info(code, frame)
+        if info.function_id < 0:
+            self._register_function(info, frame)
+        parts: list[str] = []
+        if self.io is not None and self.io.pending:
+            self._drain_io(parts)
+        parts.append(info.step_text)
+        parts.append(CALL_NO_ARGS % info.function_id)
+        self._push(code)
+        self._extend(parts)
+
+    def on_throw(self, code: CodeType, frame: FrameType, exc: BaseException) -> None:
+        """PY_THROW: like a resume, with the thrown exception as argument ``exception``."""
+        if not self.active:
+            return
+        info = self._infos.get(code) or self.code_info(code, frame)
+        if info.function_id < 0:
+            self._register_function(info, frame)
+        parts: list[str] = []
+        if self.io is not None and self.io.pending:
+            self._drain_io(parts)
+        variable_id = self.writer.variable_id("exception")
+        encoded = self._encode(exc)
+        parts.append(VALUE % (variable_id, encoded))
+        parts.append(info.step_text)
+        parts.append(call_text(info.function_id, ((variable_id, encoded),)))
+        self._push(code)
+        self._extend(parts)
+
+    def on_line(self, code: CodeType, frame: FrameType, line: int) -> None:
+        """LINE: drain IO, Step, then every visible variable (locals, then globals)."""
+        if not self.active:
+            return
+        info = self._infos.get(code) or self.code_info(code, frame)
+        if info.path_id < 0:
+            self._register_function(info, frame)
+        parts: list[str] = []
+        if self.io is not None and self.io.pending:
+            self._drain_io(parts)
+        path_id = info.path_id
+        self._last_path_id = path_id
+        self._last_line = line
+        self._last_frame_id = id(frame)
+        self.steps += 1
+        parts.append(STEP % (path_id, line))
+        self._capture_variables(info, frame, parts)
+        self._extend(parts)
+
+    def on_return(self, code: CodeType, value: object) -> None:
+        """PY_RETURN: drain IO, then Return with the value."""
+        if not self._pop(code):
+            return
+        info = self._infos[code]
+        parts: list[str] = []
+        if self.io is not None and self.io.pending:
+            self._drain_io(parts)
+        parts.append(RETURN % self._encode_return(info, value))
+        self._extend(parts)
+        if code is self.activation_code and not self._stacks.get(_get_ident()):
+            self._finish_activation()
+
+    on_yield = on_return
+    """PY_YIELD: a suspension is written exactly like a return (§10.3)."""
+
+    def on_unwind(self, code: CodeType, exc: BaseException) -> None:
+        """PY_UNWIND: an exception leaves the frame: Return whose value is the exception."""
+        self.on_return(code, exc)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _push(self, code: CodeType) -> None:
+        ident = _get_ident()
+        stack = self._stacks.get(ident)
+        if stack is None:
+            stack = self._stacks[ident] = []
+        stack.append(code)
+
+    def _pop(self, code: CodeType) -> bool:
+        """Pop ``code`` if it is the innermost recorded frame of this thread.
+
+        Returns of frames whose start was never recorded (frames already
+        running when recording began, or recorded on another thread) are
+        ignored, so the stream stays balanced.
+        """
+        stack = self._stacks.get(_get_ident())
+        if stack and stack[-1] is code:
+            stack.pop()
+            return True
+        return False
+
+    def _finish_activation(self) -> None:
+        """The activation code finished: nothing after it is recorded (§10.1)."""
+        self.active = False
+        self.finished = True
+        if self.io is not None and self.io.pending:
+            parts: list[str] = []
+            self._drain_io(parts)
+            self._extend(parts)
+        if self.on_finished is not None:
+            self.on_finished()
+
+    def _register_function(self, info: CodeInfo, frame: FrameType) -> None:
+        code = info.code
+        writer = self.writer
+        info.path_id = writer.path_id(code.co_filename)
+        name = info.name
+        if info.is_module:
+            module_name = _module_name(frame)
+            name = f"<{module_name}>"
+            info.name = name
+        info.function_id = writer.function_id(
+            (code.co_filename, code.co_firstlineno, name), info.path_id, info.line, name
+        )
+        info.step_text = STEP % (info.path_id, info.line)
+
+    def _capture_args(
+        self, info: CodeInfo, frame: FrameType, parts: list[str]
+    ) -> list[tuple[int, str]]:
+        args: list[tuple[int, str]] = []
+        if not info.arg_names:
+            return args
+        arg_ids = info.arg_ids
+        if arg_ids is None:
+            arg_ids = info.arg_ids = tuple(
+                self._variable_id(info, {}, "arg", name) for name in info.arg_names
+            )
+        try:
+            local_values: Mapping[str, Any] = frame.f_locals
+        except Exception:  # a frame whose locals cannot be materialised: record no args
+            return args
+        encode = self._encode
+        for name, variable_id in zip(info.arg_names, arg_ids):
+            if variable_id == _DROP:
+                continue
+            try:
+                value = local_values[name]
+            except Exception:  # an argument deleted or unbound: nothing to show
+                continue
+            if variable_id == _REDACT:
+                variable_id = self.writer.variable_id(name)
+                encoded = self._redacted(info, value)
+            else:
+                encoded = encode(value)
+            parts.append(VALUE % (variable_id, encoded))
+            args.append((variable_id, encoded))
+        return args
+
+    def _capture_variables(self, info: CodeInfo, frame: FrameType, parts: list[str]) -> None:
+        try:
+            local_values = frame.f_locals
+            global_values = frame.f_globals
+        except Exception:  # unusual namespaces (a non-mapping __prepare__): record the step only
+            return
+        encode = self._encode
+        ids = info.local_ids
+        try:
+            items = list(local_values.items()) if local_values is not global_values else None
+        except Exception:
+            items = None
+        if items is not None:
+            for name, value in items:
+                variable_id = ids.get(name)
+                if variable_id is None:
+                    variable_id = self._variable_id(info, ids, "local", name)
+                if variable_id >= 0:
+                    parts.append(VALUE % (variable_id, encode(value)))
+                elif variable_id == _REDACT:
+                    parts.append(VALUE % (self.writer.variable_id(name), self._redacted(info, value)))
+        gids = info.global_ids
+        shadowed = local_values if items is not None else None
+        try:
+            global_items = list(global_values.items())
+        except Exception:
+            return
+        for name, value in global_items:
+            variable_id = gids.get(name)
+            if variable_id is None:
+                variable_id = self._variable_id(info, gids, "global", name)
+            if variable_id >= 0:
+                if shadowed is not None and name in shadowed:
+                    continue
+                parts.append(VALUE % (variable_id, encode(value)))
+            elif variable_id == _REDACT:
+                if shadowed is not None and name in shadowed:
+                    continue
+                parts.append(VALUE % (self.writer.variable_id(name), self._redacted(info, value)))
+
+    def _variable_id(self, info: CodeInfo, cache: dict[str, int], domain: str, name: str) -> int:
+        """Resolve (and cache per code object) the variable id or redact/drop marker of a name."""
+        if domain == "global" and name == "__builtins__":
+            cache[name] = _DROP
+            return _DROP
+        action = "allow"
+        if info.decision is not None:
+            action = info.decision.value_action(domain, name)
+        if action == "drop":
+            variable_id = _DROP
+        elif action == "redact":
+            variable_id = _REDACT
+        else:
+            variable_id = self.writer.variable_id(name)
+        cache[name] = variable_id
+        return variable_id
+
+    def _redacted(self, info: CodeInfo, value: object) -> str:
+        """The redaction marker; the secret itself is remembered so copies get scrubbed."""
+        if info.decision is not None and type(value) is str:
+            info.decision.note_redacted(value)
+        return self.encoder.redacted()
+
+    def _encode_return(self, info: CodeInfo, value: object) -> str:
+        action = info.ret_action
+        if action == "allow":
+            return self._encode(value)
+        if action == "redact":
+            return self._redacted(info, value)
+        return self.encoder.dropped()
+
+    def _drain_io(self, parts: list[str]) -> None:
+        """Turn queued output chunks into Event records at this drain point (§10.6)."""
+        io = self.io
+        if io is None:
+            return
+        for chunk in io.drain():
+            thread = self._thread_names.get(chunk.thread_id)
+            if thread is None:
+                thread = self._thread_names[chunk.thread_id] = f"ThreadId({len(self._thread_names) + 1})"
+            metadata = (
+                '{"stream":"%s","thread":"%s","path_id":%d,"line":%d,"frame_id":%d,"flags":[%s]}'
+                % (
+                    chunk.stream,
+                    thread,
+                    self._last_path_id,
+                    self._last_line,
+                    self._last_frame_id,
+                    ",".join(f'"{flag}"' for flag in chunk.flags),
+                )
+            )
+            content = chunk.content if self.filter is None else self.filter.scrub(chunk.content)
+            parts.append(EVENT % (chunk.kind, json_string(metadata), json_string(content)))
+
+    # ------------------------------------------------------------------ finish
+
+    def close_open_calls(self) -> int:
+        """Number of calls still open on every thread (used to close a partial trace)."""
+        return sum(len(stack) for stack in self._stacks.values())
+
+    def flush_io(self) -> None:
+        """Drain output still queued at the end of recording."""
+        if self.io is not None and self.io.pending:
+            parts: list[str] = []
+            self._drain_io(parts)
+            self._extend(parts)
+
+    @property
+    def recorded_anything(self) -> bool:
+        """True once the activation code started (the run produced a trace)."""
+        return self.activated
+
+
+def _qualname(code: CodeType) -> str:
+    return code.co_qualname if sys.version_info >= (3, 11) else code.co_name
+
+
+def _module_name(frame: FrameType) -> str:
+    """Module name from the frame's ``__name__`` global (``__main__`` for the script)."""
+    try:
+        name = frame.f_globals.get("__name__")
+    except Exception:
+        return "module"
+    return name if type(name) is str else "module"

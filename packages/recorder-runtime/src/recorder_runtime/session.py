@@ -1,0 +1,456 @@
+"""One recording, from validation to the files on disk.
+
+:class:`TraceSession` owns every moving part of a recording (staging area,
+writer, encoder, filter, IO capture, boundary guard, backend) and enforces
+the output promise: when :meth:`TraceSession.finish` returns, the trace
+directory holds a complete trace, a trace clearly marked partial, or nothing
+new at all. ``finish`` never raises a recorder error: it reports what
+happened in a :class:`FinishReport`, and the caller (the CLI or the API)
+decides what the user sees.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import uuid
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from typing import Any, Protocol
+
+from recorder_errors import (
+    ErrorCode,
+    RecorderError,
+    bug,
+    enverr,
+    from_exception,
+    usage,
+)
+from recorder_ffi import BoundaryGuard, Failpoints
+
+from . import __version__
+from .encoder import CaptureLimits, ValueEncoder
+from .filters import TraceFilter
+from .io_capture import IOCapture
+from .metadata import build_metadata, write_json_file, write_paths
+from .policy import Policy
+from .recorder import EventRecorder
+from .staging import OutputStaging
+from .writer import TraceWriter
+
+log = logging.getLogger("recorder.session")
+
+RECORDER_NAME = "codetracer-python-recorder-pure"
+EVENTS_FILE = "trace.json"
+PATHS_FILE = "trace_paths.json"
+METADATA_FILE = "trace_metadata.json"
+SUPPORTED_FORMATS = ("json",)
+BACKEND_ENTRY_POINTS = "recorder_runtime.backends"
+
+
+class Backend(Protocol):
+    """What a backend offers the session (``monitoring``, ``pure_recorder``)."""
+
+    name: str
+
+    def install(self, recorder: EventRecorder, guard: BoundaryGuard) -> None: ...
+
+    def uninstall(self) -> None: ...
+
+    def still_installed(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """What to record and how; validated by :meth:`TraceSession.start`."""
+
+    trace_dir: str
+    policy: Policy
+    format: str = "json"
+    activation_path: str | None = None
+    program: str | None = None
+    args: tuple[str, ...] = ()
+    backend: str = "auto"
+    tool_id: int | None = None
+
+
+@dataclass(frozen=True)
+class FinishReport:
+    """What a finished session left behind and whether it decides the exit status."""
+
+    state: str  # "complete" | "partial" | "absent"
+    trace_dir: str
+    error: RecorderError | None = None
+    fatal: bool = False
+    counters: dict[str, Any] = field(default_factory=dict)
+
+
+def select_backend(name: str, tool_id: int | None = None) -> Backend:
+    """The backend for ``name`` (auto: sys.monitoring on 3.12+, else the settrace fallback)."""
+    if name not in ("auto", "monitoring", "settrace"):
+        raise usage(
+            ErrorCode.INVALID_POLICY_VALUE,
+            f"invalid backend {name!r} (expected auto, monitoring or settrace)",
+        )
+    if name == "monitoring" or (name == "auto" and sys.version_info >= (3, 12)):
+        from .monitoring import MonitoringBackend
+
+        return MonitoringBackend(tool_id)
+    for entry in importlib_metadata.entry_points(group=BACKEND_ENTRY_POINTS):
+        if entry.name == "settrace":
+            factory = entry.load()
+            backend: Backend = factory()
+            return backend
+    raise enverr(
+        ErrorCode.UNSUPPORTED_PYTHON,
+        f"Python {sys.version.split()[0]} has no sys.monitoring and the settrace fallback "
+        "is not installed",
+        hint="pip install pure-recorder",
+    )
+
+
+class TraceSession:
+    """A single recording (see the module docstring)."""
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.policy = config.policy
+        self.run_id = RUN_ID
+        self.trace_id = str(uuid.uuid4())
+        self.trace_dir = os.path.abspath(config.trace_dir)
+        self.started = False
+        self.finished = False
+        self.guard: BoundaryGuard | None = None
+        self.backend: Backend | None = None
+        self.staging: OutputStaging | None = None
+        self.writer: TraceWriter | None = None
+        self.recorder: EventRecorder | None = None
+        self.io: IOCapture | None = None
+        self.filter: TraceFilter | None = None
+        self.encoder: ValueEncoder | None = None
+        self.limits = CaptureLimits()
+        self.failpoints = Failpoints()
+        self._detached = False
+
+    # --------------------------------------------------------------- state
+
+    @property
+    def failure(self) -> RecorderError | None:
+        """The first recorder failure of this run (callback, writer or finish)."""
+        guard_failure = self.guard.failure if self.guard is not None else None
+        if guard_failure is not None:
+            return guard_failure
+        if self.writer is not None and self.writer.broken is not None:
+            return self.writer.broken
+        return None
+
+    @property
+    def is_recording(self) -> bool:
+        return self.started and not self.finished
+
+    # --------------------------------------------------------------- start
+
+    def start(self) -> None:
+        """Validate, prepare the staging area and attach; nothing is left on disk on failure."""
+        config = self.config
+        if config.format not in SUPPORTED_FORMATS:
+            raise usage(
+                ErrorCode.UNSUPPORTED_FORMAT,
+                f"unsupported trace format {config.format!r} (supported: json)",
+            )
+        self.failpoints = Failpoints.from_env()
+        self.limits = CaptureLimits(
+            max_depth=self.policy.max_depth,
+            max_items=self.policy.max_items,
+            max_string_length=self.policy.max_string_length,
+        )
+        program = config.program or config.activation_path or _caller_program()
+        self.filter = TraceFilter.load(
+            script_path=config.activation_path or config.program,
+            explicit=self.policy.trace_filter,
+        )
+        backend = select_backend(config.backend, config.tool_id)
+        guard = BoundaryGuard(policy=self.policy.on_recorder_error, failpoints=self.failpoints)
+        staging = OutputStaging(self.trace_dir)
+        staging.prepare()
+        self.staging = staging
+        try:
+            self.failpoints.fire("session.start")
+            self._build(program, backend, guard)
+        except BaseException as exc:
+            self._abandon()
+            if isinstance(exc, RecorderError):
+                raise
+            if isinstance(exc, Exception):
+                raise from_exception(exc) from exc
+            raise
+        self.started = True
+        log.debug("recording %s into %s", program, self.trace_dir)
+
+    def _build(self, program: str, backend: Backend, guard: BoundaryGuard) -> None:
+        staging = self.staging
+        if staging is None:  # pragma: no cover - start() sets it first
+            raise bug(ErrorCode.UNKNOWN, "session staging missing")
+        writer = TraceWriter(staging.file(EVENTS_FILE), failpoints=self.failpoints)
+        self.writer = writer
+        trace_filter = self.filter
+        scrub = trace_filter.scrub if trace_filter is not None else None
+        self.encoder = ValueEncoder(writer, self.limits, scrub=scrub)
+        if self.policy.io_capture != "off":
+            self.io = IOCapture(self.policy.io_capture, scrub=scrub)
+        recorder = EventRecorder(
+            writer,
+            self.encoder,
+            trace_filter,
+            self.io,
+            program=program,
+            activation_path=self.config.activation_path,
+        )
+        self.recorder = recorder
+        recorder.begin()
+        guard.set_detach(self._on_guard_detach)
+        self.guard = guard
+        self.backend = backend
+        backend.install(recorder, guard)
+        if self.io is not None:
+            self.io.install()
+
+    def _abandon(self) -> None:
+        """Undo a failed start: detach whatever was attached and remove the staging area."""
+        self._detach_hooks()
+        if self.writer is not None:
+            self.writer.abandon()
+        if self.staging is not None:
+            self.staging.discard()
+
+    # ------------------------------------------------------------ detach
+
+    def _on_guard_detach(self, err: RecorderError) -> None:
+        """Called by the guard on a callback failure: stop every event at once."""
+        self._detach_hooks()
+
+    def _detach_hooks(self) -> None:
+        if self._detached:
+            return
+        self._detached = True
+        if self.backend is not None:
+            try:
+                self.backend.uninstall()
+            except Exception as exc:  # detaching must never raise into the program
+                log.debug("backend uninstall failed: %r", exc)
+        if self.io is not None:
+            self.io.uninstall()
+
+    # ------------------------------------------------------------ finish
+
+    def flush(self) -> None:
+        """Push buffered events to the staging file (not yet visible under the trace dir)."""
+        if self.writer is not None and self.writer.broken is None:
+            try:
+                self.writer.flush()
+            except RecorderError as err:
+                self._record_failure(err, "writer")
+
+    def finish(self, *, exit_code: int | None, exit_label: str | None = None) -> FinishReport:
+        """Detach, close and move the trace into place; never raises a recorder error."""
+        if self.finished or not self.started:
+            return FinishReport("absent", self.trace_dir)
+        self.finished = True
+        if self.backend is not None and not self._detached and not self.backend.still_installed():
+            recorder = self.recorder
+            if recorder is not None and not recorder.finished:
+                self._record_failure(_target_detached_error(self.backend.name), "target_detached")
+        self._detach_hooks()
+        try:
+            self.failpoints.fire("session.finish")
+        except Exception as exc:
+            self._record_failure(_as_recorder_error(exc, "session.finish"), "finish")
+        failure = self.failure
+        if failure is None and self._nothing_recorded():
+            return self._finish_missing(None)
+        if failure is None:
+            report = self._finish_complete(exit_code, exit_label)
+        else:
+            report = self._finish_failed(failure)
+        if self.policy.require_trace and report.state != "complete":
+            return self._finish_missing(report)
+        return report
+
+    def _finish_complete(self, exit_code: int | None, exit_label: str | None) -> FinishReport:
+        writer, recorder, staging = self.writer, self.recorder, self.staging
+        if writer is None or recorder is None or staging is None:  # pragma: no cover
+            return FinishReport("absent", self.trace_dir)
+        try:
+            recorder.flush_io()
+            encoder = self.encoder
+            if encoder is None:  # pragma: no cover
+                raise bug(ErrorCode.UNKNOWN, "session encoder missing")
+            open_calls = recorder.close_open_calls()
+            for _ in range(open_calls):
+                writer.append('{"Return":{"return_value":%s}}' % encoder.string("<unwound>"))
+            final = encoder.int_(exit_code) if exit_code is not None else encoder.string(
+                exit_label or "<exit>"
+            )
+            writer.append('{"Return":{"return_value":%s}}' % final)
+            writer.close()
+            self._write_side_files(exit_code, exit_label, partial=None)
+            self.failpoints.fire("writer.commit")
+            staging.commit([EVENTS_FILE, PATHS_FILE, METADATA_FILE])
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                staging.discard()
+                raise
+            err = _as_recorder_error(exc, "finish")
+            self._record_failure(err, "finish")
+            return self._finish_failed(err)
+        self._log_counters("complete")
+        return FinishReport("complete", self.trace_dir, counters=self.counters())
+
+    def _finish_failed(self, failure: RecorderError) -> FinishReport:
+        """A failed run: keep a marked partial trace, or leave nothing behind."""
+        fatal = self.policy.on_recorder_error == "abort"
+        staging, writer = self.staging, self.writer
+        if staging is None:  # pragma: no cover
+            return FinishReport("absent", self.trace_dir, failure, fatal)
+        if self.policy.keep_partial_trace and writer is not None:
+            try:
+                encoder = self.encoder
+                final = encoder.string("<disabled>") if encoder is not None else '"<disabled>"'
+                open_calls = self.recorder.close_open_calls() if self.recorder is not None else 0
+                writer.close_partial(final, open_calls=open_calls + 1)
+                if writer.broken is not None and writer.broken is not failure:
+                    raise writer.broken
+                self._write_side_files(None, "<disabled>", partial=failure)
+                staging.commit([EVENTS_FILE, PATHS_FILE, METADATA_FILE])
+                log.warning(
+                    "recorder: recording failed; partial trace kept at %s",
+                    self.trace_dir,
+                    extra={"error_code": failure.code.value},
+                )
+                self._log_counters("partial")
+                return FinishReport(
+                    "partial", self.trace_dir, failure, fatal, counters=self.counters()
+                )
+            except Exception as exc:
+                log.debug("keeping the partial trace failed: %r", exc)
+        if writer is not None:
+            writer.abandon()
+        staging.discard()
+        self._log_counters("absent")
+        return FinishReport("absent", self.trace_dir, failure, fatal, counters=self.counters())
+
+    def _nothing_recorded(self) -> bool:
+        """``require_trace`` and the program never reached the activation code."""
+        return self.policy.require_trace and not (
+            self.recorder is not None and self.recorder.recorded_anything
+        )
+
+    def _finish_missing(self, report: FinishReport | None) -> FinishReport:
+        """``require_trace`` unmet: no complete trace of the program exists (ERR_TRACE_MISSING)."""
+        if report is None:
+            if self.writer is not None:
+                self.writer.abandon()
+            if self.staging is not None:
+                self.staging.discard()
+            reason = "the activation code never ran"
+            state = "absent"
+        else:
+            reason = f"the trace is {report.state}"
+            state = report.state
+        cause = report.error if report is not None else None
+        context = {"trace_dir": self.trace_dir, "state": state}
+        if cause is not None:
+            context["cause"] = cause.code.value
+        err = enverr(
+            ErrorCode.TRACE_MISSING,
+            f"a complete trace was required but none was produced ({reason})",
+            **context,
+        )
+        if cause is not None:
+            err.__cause__ = cause
+        return FinishReport(state, self.trace_dir, err, True, self.counters())
+
+    # ---------------------------------------------------------- helpers
+
+    def _record_failure(self, err: RecorderError, reason: str) -> None:
+        if self.guard is not None:
+            self.guard.record_failure(err, reason=reason)
+
+    def _write_side_files(
+        self, exit_code: int | None, exit_label: str | None, *, partial: RecorderError | None
+    ) -> None:
+        staging, writer = self.staging, self.writer
+        if staging is None or writer is None:  # pragma: no cover
+            return
+        write_paths(staging.file(PATHS_FILE), writer.paths)
+        extra: dict[str, Any] = {}
+        if self.filter is not None:
+            extra["trace_filter"] = self.filter.metadata()
+        meta = build_metadata(
+            workdir=os.getcwd(),
+            program=self.config.program or self.config.activation_path or "",
+            args=list(self.config.args),
+            recorder_name=RECORDER_NAME,
+            recorder_version=__version__,
+            python_version=sys.version.split()[0],
+            backend=self.backend.name if self.backend is not None else "none",
+            exit_status={"code": exit_code, "label": exit_label},
+            limits=self.limits.as_dict(),
+            counters=self.counters(),
+            partial=partial is not None,
+            partial_reason=(
+                {"error_code": partial.code.value, "message": partial.message}
+                if partial is not None
+                else None
+            ),
+            extra=extra,
+        )
+        write_json_file(staging.file(METADATA_FILE), meta)
+
+    def counters(self) -> dict[str, Any]:
+        """Guard counters plus what the encoder and writer counted (stored in the metadata)."""
+        result: dict[str, Any] = {}
+        if self.guard is not None:
+            result.update(self.guard.counters.as_dict())
+        if self.writer is not None:
+            result["events_written"] = self.writer.event_count
+            result["dropped_events"] = result.get("dropped_events", 0) + self.writer.dropped_events
+        if self.encoder is not None:
+            result["values"] = dict(self.encoder.counters)
+        if self.recorder is not None:
+            result["steps"] = self.recorder.steps
+        return result
+
+    def _log_counters(self, state: str) -> None:
+        log.info("recording finished (%s): %s", state, self.counters())
+
+
+def _caller_program() -> str:
+    """The program path for API sessions: the main script, else the interpreter."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return os.path.abspath(path) if isinstance(path, str) else sys.argv[0] or "<python>"
+
+
+def _target_detached_error(backend: str) -> RecorderError:
+    from recorder_errors import target
+
+    return target(
+        ErrorCode.TARGET_DETACHED,
+        "the traced program removed the recorder's hooks",
+        backend=backend,
+    )
+
+
+def _as_recorder_error(exc: BaseException, where: str) -> RecorderError:
+    if isinstance(exc, RecorderError):
+        return exc
+    err = from_exception(exc)
+    if err.code is ErrorCode.UNKNOWN:
+        err = bug(ErrorCode.UNKNOWN, f"unexpected failure in {where}: {exc!r}", where=where)
+        err.__cause__ = exc
+    return err
+
+
+RUN_ID = str(uuid.uuid4())
