@@ -1,0 +1,492 @@
+"""Streaming writer of ``trace.json`` (runtime_tracing 0.14, one compact JSON array).
+
+WHY streaming: the reference recorder keeps every event in memory until the end, so a long
+program exhausts memory and a killed one leaves nothing. Here events are appended to a bounded
+in-memory buffer that is written to the (staged) file in large chunks; memory stays flat.
+
+Contract, in one place:
+
+* Event texts handed to :meth:`TraceWriter.append` (and the ValueRecord texts handed to the
+  typed helpers) are complete, compact JSON produced by the encoder; the writer never re-parses
+  them. Strings the writer builds itself are escaped ASCII-only (lone surrogates survive).
+* Registries (:meth:`path_id`, :meth:`function_id`, :meth:`variable_id`, :meth:`type_id`)
+  hand out dense 0-based ids and append the defining event *before* the id becomes visible to
+  any thread, so a definition always precedes its first use in the stream.
+* Failure policy: the first ``OSError`` while writing (or a detected fd takeover) is converted
+  to a classified :class:`recorder_errors.RecorderError`, stored in :attr:`broken` and raised
+  **once** from the call that hit it. From then on the writer is broken: events are dropped
+  cheaply (counted in :attr:`dropped_events`) and no method raises again. Whether the failure
+  stops the recording is the session's decision, not the writer's.
+* After :meth:`close` (or in a forked child, see :func:`_after_fork_in_child`) events are
+  dropped silently too: a daemon thread still running at exit must never see an exception
+  from the recorder (reliability fact P2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Sequence
+from json.encoder import encode_basestring_ascii
+from typing import Protocol
+
+from recorder_errors import ErrorCode, RecorderError, enverr, from_exception, target
+
+__all__ = ["NONE_TYPE_JSON", "FailpointHook", "TraceWriter", "json_string"]
+
+_log = logging.getLogger("recorder.writer")
+
+#: JSON string literal of ``s``: ASCII-only, ``\\uXXXX`` escapes, lone surrogates preserved
+#: (this is what serde_json accepts and what keeps the file valid UTF-8 whatever the input).
+json_string = encode_basestring_ascii
+
+_NONE_RETURN = '{"Return":{"return_value":{"kind":"None","type_id":0}}}'
+_CALL_MARK = '{"Call":{'
+_RETURN_MARK = '{"Return":{'
+
+#: The ``specific_info`` of a type without structure.
+NONE_TYPE_JSON = '{"kind":"None"}'
+
+_OPEN_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_FILE_MODE = 0o600
+
+
+class FailpointHook(Protocol):
+    """What the writer needs from ``recorder_ffi.Failpoints``: fire a named point."""
+
+    def fire(self, name: str) -> None:
+        """Raise the configured exception when ``name`` is enabled; otherwise do nothing."""
+
+    def enabled(self, name: str) -> bool:
+        """True when ``name`` is switched on."""
+
+
+class TraceWriter:
+    """Streams the event array into ``events_path`` with bounded memory.
+
+    Thread safety: :meth:`append` is a single ``list.append`` (atomic); the buffer is drained
+    under ``_io_lock`` by slicing, never by swapping lists, so an append racing with a flush is
+    never lost. Registries take ``_reg_lock`` only on the slow path (a new key).
+    """
+
+    def __init__(
+        self,
+        events_path: str,
+        *,
+        buffer_limit: int = 1 << 20,
+        failpoints: FailpointHook | None = None,
+    ) -> None:
+        self.events_path = os.path.abspath(events_path)
+        self.buffer_limit = max(1, int(buffer_limit))
+        # Only kept when the point is on, so a production flush pays one ``is None`` test.
+        self._failpoints = (
+            failpoints if failpoints is not None and failpoints.enabled("writer.write") else None
+        )
+        self.paths: list[str] = []
+        self.closed = False
+        self.detached = False
+        self.broken: RecorderError | None = None
+        self.dropped_events = 0
+        self.bytes_written = 0
+        self._buf: list[str] = []
+        self._pending = 0  # approximate number of characters in _buf
+        self._flushed_events = 0
+        self._any_written = False
+        self._calls = 0
+        self._returns = 0
+        self._io_lock = threading.Lock()
+        self._reg_lock = threading.Lock()
+        self._path_ids: dict[str, int] = {}
+        self._function_ids: dict[object, int] = {}
+        self._variable_ids: dict[str, int] = {}
+        self._type_ids: dict[tuple[int, str, str], int] = {}
+        self._n_functions = 0
+        self._n_types = 0
+        self._fd = -1
+        self._identity = (0, 0)
+        self._owner_pid = os.getpid()
+        self._fd = self._open(self.events_path)
+        _LIVE_WRITERS.add(self)
+
+    # ------------------------------------------------------------------ opening
+
+    def _open(self, path: str) -> int:
+        """Create the file exclusively (never follow or reuse a planted name), mode 0600."""
+        try:
+            fd = os.open(path, _OPEN_FLAGS, _FILE_MODE)
+        except OSError as exc:
+            raise self._classify(exc, "open") from exc
+        try:
+            os.fchmod(fd, _FILE_MODE)  # exact mode whatever the umask (S1)
+            st = os.fstat(fd)
+            os.write(fd, b"[")
+        except OSError as exc:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # we created it (O_EXCL): leave nothing behind
+            raise self._classify(exc, "open") from exc
+        self._identity = (st.st_dev, st.st_ino)
+        self.bytes_written = 1
+        return fd
+
+    # ------------------------------------------------------------------ registries
+
+    def path_id(self, path: str) -> int:
+        """Dense id of ``path``; the first time, appends ``{"Path": path}``."""
+        pid = self._path_ids.get(path)
+        if pid is not None:
+            return pid
+        with self._reg_lock:
+            pid = self._path_ids.get(path)
+            if pid is None:
+                pid = len(self.paths)
+                self._buf.append('{"Path":' + json_string(path) + "}")
+                self.paths.append(path)
+                self._path_ids[path] = pid
+        self._maybe_flush()
+        return pid
+
+    def function_id(self, key: object, path_id: int, line: int, name: str) -> int:
+        """Dense id for the function identified by ``key`` (never by ``name`` alone)."""
+        fid = self._function_ids.get(key)
+        if fid is not None:
+            return fid
+        with self._reg_lock:
+            fid = self._function_ids.get(key)
+            if fid is None:
+                fid = self._n_functions
+                self._buf.append(
+                    f'{{"Function":{{"path_id":{path_id:d},"line":{line:d},'
+                    f'"name":{json_string(name)}}}}}'
+                )
+                self._n_functions = fid + 1
+                self._function_ids[key] = fid
+        self._maybe_flush()
+        return fid
+
+    def variable_id(self, name: str) -> int:
+        """Dense id of a variable *name*; the first time, appends ``{"VariableName": name}``."""
+        vid = self._variable_ids.get(name)
+        if vid is not None:
+            return vid
+        with self._reg_lock:
+            vid = self._variable_ids.get(name)
+            if vid is None:
+                vid = len(self._variable_ids)
+                self._buf.append('{"VariableName":' + json_string(name) + "}")
+                self._variable_ids[name] = vid
+        self._maybe_flush()
+        return vid
+
+    def type_id(self, kind: int, lang_type: str, specific_info: str = NONE_TYPE_JSON) -> int:
+        """Dense id of a type; the first time, appends its ``Type`` event.
+
+        Keyed by ``(kind, lang_type, specific_info)`` rather than by ``lang_type`` alone (the
+        0.14 writer's key): two different types never share a record, and the stream stays
+        valid because every id is still defined before use.
+        """
+        key = (kind, lang_type, specific_info)
+        tid = self._type_ids.get(key)
+        if tid is not None:
+            return tid
+        with self._reg_lock:
+            tid = self._type_ids.get(key)
+            if tid is None:
+                tid = self._n_types
+                self._buf.append(
+                    f'{{"Type":{{"kind":{kind:d},"lang_type":{json_string(lang_type)},'
+                    f'"specific_info":{specific_info}}}}}'
+                )
+                self._n_types = tid + 1
+                self._type_ids[key] = tid
+        self._maybe_flush()
+        return tid
+
+    # ------------------------------------------------------------------ events
+
+    def append(self, event_json: str) -> None:
+        """Append one pre-built event text (the hot path)."""
+        self._buf.append(event_json)
+        self._pending += len(event_json)
+        if self._pending > self.buffer_limit:
+            self.flush()
+
+    def extend(self, events: list[str]) -> None:
+        """Append a group of event texts in one step, so threads never interleave inside it."""
+        self._buf.extend(events)
+        self._pending += sum(map(len, events))
+        if self._pending > self.buffer_limit:
+            self.flush()
+
+    def step(self, path_id: int, line: int) -> None:
+        self.append(f'{{"Step":{{"path_id":{path_id:d},"line":{line:d}}}}}')
+
+    def value(self, variable_id: int, value_json: str) -> None:
+        self.append(f'{{"Value":{{"variable_id":{variable_id:d},"value":{value_json}}}}}')
+
+    def call(self, function_id: int, args: Sequence[tuple[int, str]]) -> None:
+        """``Call`` with arguments ``(variable_id, ValueRecord JSON)`` in signature order."""
+        self.append(self.call_text(function_id, args))
+
+    def ret(self, value_json: str) -> None:
+        self.append(f'{{"Return":{{"return_value":{value_json}}}}}')
+
+    def io_event(self, kind: int, metadata: str, content: str) -> None:
+        """``Event`` (EventLogKind ``kind``); ``metadata`` is itself a JSON text in a string."""
+        self.append(self.io_event_text(kind, metadata, content))
+
+    @staticmethod
+    def call_text(function_id: int, args: Sequence[tuple[int, str]]) -> str:
+        """Text of a ``Call`` event (for callers that batch events with :meth:`extend`)."""
+        parts = ",".join([f'{{"variable_id":{vid:d},"value":{vj}}}' for vid, vj in args])
+        return f'{{"Call":{{"function_id":{function_id:d},"args":[{parts}]}}}}'
+
+    @staticmethod
+    def io_event_text(kind: int, metadata: str, content: str) -> str:
+        """Text of an IO ``Event``; both strings are escaped here."""
+        return (
+            f'{{"Event":{{"kind":{kind:d},"metadata":{json_string(metadata)},'
+            f'"content":{json_string(content)}}}}}'
+        )
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def event_count(self) -> int:
+        """Events accepted so far (written or buffered; not those dropped after a failure)."""
+        return self._flushed_events + len(self._buf)
+
+    @property
+    def open_calls(self) -> int:
+        """``Call`` events minus ``Return`` events accepted so far.
+
+        Counted on the joined text at flush time (C-speed ``str.count``), so the hot path pays
+        nothing and events batched through :meth:`extend` are counted too. Exact: inside a JSON
+        string every ``"`` is escaped, so the markers can only match real events.
+        """
+        pending = ",".join(self._buf[:])
+        return self._calls + pending.count(_CALL_MARK) - self._returns - pending.count(_RETURN_MARK)
+
+    @property
+    def buffered_chars(self) -> int:
+        """Approximate size of the in-memory buffer (bounded by ``buffer_limit`` + one event)."""
+        return self._pending
+
+    # ------------------------------------------------------------------ output
+
+    def _maybe_flush(self) -> None:
+        if self._pending > self.buffer_limit:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffer to the file in one large write.
+
+        Raises the classified error the first time writing fails; afterwards (and after close,
+        and in a forked child) it drops the buffer silently.
+        """
+        with self._io_lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        buf = self._buf
+        n = len(buf)
+        if n == 0:
+            return
+        chunk = buf[:n]
+        del buf[:n]  # appends made meanwhile sit after index n and survive
+        self._pending = sum(len(s) for s in buf) if buf else 0
+        if self.closed or self.detached or self.broken is not None:
+            self.dropped_events += n
+            return
+        text = ",".join(chunk)
+        if self._any_written:
+            text = "," + text
+        before = self.bytes_written
+        try:
+            if self._failpoints is not None:
+                self._failpoints.fire("writer.write")
+            self._write(text.encode("utf-8", "backslashreplace"))
+        except Exception as exc:
+            self.dropped_events += n
+            err = self._classify(exc, "write")
+            self._break(err)
+            if err is exc:
+                raise
+            raise err from exc
+        except BaseException:
+            # KeyboardInterrupt/SystemExit pass through untouched. If nothing reached the file,
+            # the events go back to the buffer; a half-written chunk makes the stream unusable.
+            if self.bytes_written == before:
+                buf[0:0] = chunk
+                self._pending += sum(len(s) for s in chunk)
+            else:
+                self.dropped_events += n
+                self._break(
+                    enverr(
+                        ErrorCode.IO,
+                        "writing the trace was interrupted half-way",
+                        path=self.events_path,
+                        op="write",
+                    )
+                )
+            raise
+        self._any_written = True
+        self._flushed_events += n
+        self._calls += text.count(_CALL_MARK)
+        self._returns += text.count(_RETURN_MARK)
+
+    def _write(self, data: bytes) -> None:
+        """Write all of ``data``, after proving the fd is still our file (F9)."""
+        self._check_identity()
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            self.bytes_written += written
+            view = view[written:]
+
+    def _check_identity(self) -> None:
+        """Raise a Target error if the program closed our fd or reused its number."""
+        try:
+            st = os.fstat(self._fd)
+        except OSError as exc:
+            if exc.errno != errno.EBADF:
+                raise
+            raise target(
+                ErrorCode.TARGET_DETACHED,
+                "the traced program closed the trace file descriptor",
+                path=self.events_path,
+                op="write",
+                fd=str(self._fd),
+            ) from exc
+        if (st.st_dev, st.st_ino) != self._identity:
+            raise target(
+                ErrorCode.TARGET_DETACHED,
+                "the traced program closed the trace file descriptor and reused its number",
+                path=self.events_path,
+                op="write",
+                fd=str(self._fd),
+            )
+
+    def close(self) -> None:
+        """Terminate the array, flush, fsync and close; check every step (``/dev/full``).
+
+        Idempotent. Raises the classified error if this call hits the writer's first failure;
+        on an already broken or detached writer it only releases the descriptor.
+        """
+        with self._io_lock:
+            if self.closed:
+                return
+            was_broken = self.broken is not None
+            try:
+                self._flush_locked()
+                if self.broken is None and not self.detached:
+                    self._write(b"]")
+                    self._fsync()
+            except Exception as exc:
+                self._break(self._classify(exc, "close"))
+            finally:
+                self.closed = True
+                self._buf.clear()
+                self._pending = 0
+                close_err = self._release_fd()
+            if close_err is not None:
+                self._break(self._classify(close_err, "close"))
+            if not was_broken and self.broken is not None:
+                raise self.broken
+
+    def _fsync(self) -> None:
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # special files cannot sync
+                raise
+
+    def _release_fd(self) -> OSError | None:
+        """Close our descriptor, unless the program took the number over (then leave it)."""
+        fd, self._fd = self._fd, -1
+        if fd < 0 or self.detached:
+            return None
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            return None  # already closed by the program
+        if (st.st_dev, st.st_ino) != self._identity:
+            return None  # not ours any more: never close the program's file
+        try:
+            os.close(fd)
+        except OSError as exc:
+            return exc
+        return None
+
+    def close_partial(self, final_return_json: str, open_calls: int | None = None) -> None:
+        """Finish a failed run so that the stream still parses and balances.
+
+        Emits one ``Return`` per open call (default :attr:`open_calls`; the outermost, last
+        one carries ``final_return_json``), then closes. Best effort: never raises a
+        RecorderError; afterwards :attr:`broken` is ``None`` exactly when the file is complete.
+        """
+        try:
+            if not self.closed:
+                count = self.open_calls if open_calls is None else open_calls
+                if count > 0:
+                    returns = [_NONE_RETURN] * (count - 1)
+                    returns.append(f'{{"Return":{{"return_value":{final_return_json}}}}}')
+                    self.extend(returns)
+            self.close()
+        except RecorderError:
+            _log.debug("closing a partial trace failed", exc_info=True)
+            if not self.closed:
+                try:
+                    self.close()
+                except RecorderError:
+                    _log.debug("close after a failed partial close failed", exc_info=True)
+
+    # ------------------------------------------------------------------ failure helpers
+
+    def _classify(self, exc: BaseException, op: str) -> RecorderError:
+        """Classified error for ``exc`` (a RecorderError keeps its own classification)."""
+        if isinstance(exc, RecorderError):
+            return exc
+        return from_exception(exc).with_context(path=self.events_path, op=op)
+
+    def _break(self, err: RecorderError) -> None:
+        if self.broken is None:
+            self.broken = err
+            _log.debug("trace writer broken: %s", err.code, exc_info=err)
+
+    def _detach_after_fork(self) -> None:
+        """In a forked child: never write into the parent's file (fact P3)."""
+        self._io_lock = threading.Lock()
+        self._reg_lock = threading.Lock()
+        self.detached = True
+        self._buf.clear()
+        self._pending = 0
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            try:
+                os.close(fd)  # the child's copy only; the parent's descriptor is unaffected
+            except OSError:
+                pass
+
+
+_LIVE_WRITERS: weakref.WeakSet[TraceWriter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_LIVE_WRITERS):
+        writer._detach_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
