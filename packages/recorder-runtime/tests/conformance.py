@@ -1,0 +1,96 @@
+"""Shared helpers for tests that record the shared example programs.
+
+The example programs, the reference recorder's traces and the trace tools are
+vendored under ``tests/fixtures`` at the repository root (copied from the
+project's shared material), so the suite runs from a clean clone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+FIXTURES = REPO / "tests" / "fixtures"
+PROGRAMS = FIXTURES / "examples" / "programs"
+REFERENCE = FIXTURES / "examples" / "reference"
+TRACE_CHECK = FIXTURES / "tools" / "trace_check.py"
+TRACE_DIFF = FIXTURES / "tools" / "trace_diff.py"
+HELPERS = {"helper_mod"}
+EXAMPLES = sorted(p.stem for p in PROGRAMS.glob("*.py") if p.stem not in HELPERS)
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of the test process minus anything that steers the recorder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODETRACER", "RECORDER_"))}
+    env.pop("PYTHONPATH", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def copy_programs(dest: Path) -> Path:
+    """Copy the example programs into ``dest/progs`` (scripts import their sibling module)."""
+    progs = dest / "progs"
+    shutil.copytree(PROGRAMS, progs)
+    return progs
+
+
+def record(
+    workdir: Path,
+    script: str,
+    trace_dir: Path,
+    *extra: str,
+    module: str = "recorder_runtime",
+    stdin: str = "alice\n",
+) -> subprocess.CompletedProcess[str]:
+    """Record ``script`` (relative to ``workdir``) with ``python -m MODULE``."""
+    cmd = [sys.executable, "-m", module, "--trace-dir", str(trace_dir), "--format", "json"]
+    return subprocess.run(
+        [*cmd, *extra, script],
+        cwd=workdir,
+        env=clean_env(),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def run_plain(workdir: Path, script: str, stdin: str = "alice\n") -> subprocess.CompletedProcess[str]:
+    """Run ``script`` with plain ``python`` (the untraced baseline)."""
+    return subprocess.run(
+        [sys.executable, script],
+        cwd=workdir,
+        env=clean_env(),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def trace_check(trace_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(TRACE_CHECK), str(trace_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def trace_diff(a: Path, b: Path) -> dict[str, float]:
+    """Agreement per aspect (steps, calls, args, returns, variables, output), dunders ignored."""
+    proc = subprocess.run(
+        [sys.executable, str(TRACE_DIFF), "--json", "--ignore-dunder", str(a), str(b)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if proc.returncode not in (0, 1):
+        raise AssertionError(f"trace_diff failed: {proc.stderr}")
+    aspects = json.loads(proc.stdout)["aspects"]
+    return {name: float(v["agreement"]) for name, v in aspects.items() if v.get("agreement") is not None}
