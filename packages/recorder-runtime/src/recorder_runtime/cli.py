@@ -1,0 +1,591 @@
+"""The command line: ``recorder-runtime [options] SCRIPT [ARGS...]`` / ``-m MODULE [ARGS...]``.
+
+Why it is built this way:
+
+* Everything after the script path (or after ``-m MODULE``) belongs to the
+  script, even when it looks like a recorder flag. The reference recorder
+  parses with ``parse_known_args`` and steals such flags (its defect 13), so
+  we split ``argv`` ourselves at the first positional, using the option table
+  that also builds the parser, and hand argparse only the recorder's part.
+* The exit status is a contract (README "Exit status"): a fatal recorder
+  failure exits with its kind's code (2/10/20/70); otherwise 0 when the
+  recording succeeded, whatever the script did (with one stderr note), or
+  the script's own status with ``--propagate-script-exit``.
+* Nothing goes to stdout except ``--help`` and ``--version``, which the user
+  asked for. A failure prints one line ``recorder: ERR_CODE: message (hint)``
+  (tracebacks of recorder internals go to the log at debug level), or with
+  ``--json-errors`` one JSON object as the last stderr line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NoReturn, Protocol, TextIO
+
+from recorder_errors import ErrorCode, RecorderError, enverr, from_exception, usage
+
+from . import __version__
+from .logs import get_logger, install_cli_handler, remove_cli_handler, run_id, set_trace_id
+from .policy import Policy, parse_bool, resolve_policy
+from .runner import ScriptOutcome, Target, resolve_module, resolve_script, run_target
+
+__all__ = ["DISABLED_ENV_VAR", "main"]
+
+DISABLED_ENV_VAR = "CODETRACER_PYTHON_RECORDER_DISABLED"
+DEFAULT_TRACE_DIR = "trace-out"
+SUPPORTED_FORMATS = ("json",)
+KNOWN_FORMATS = ("json", "binary")
+
+log = get_logger("cli")
+
+
+# --- the session contract (recorder_runtime.session) ----------------------------
+
+
+class _Report(Protocol):
+    @property
+    def state(self) -> str: ...
+    @property
+    def trace_dir(self) -> str: ...
+    @property
+    def error(self) -> RecorderError | None: ...
+    @property
+    def fatal(self) -> bool: ...
+
+
+class _Session(Protocol):
+    run_id: str
+    trace_id: str
+
+    @property
+    def failure(self) -> RecorderError | None: ...
+    def start(self) -> None: ...
+    def finish(self, *, exit_code: int | None, exit_label: str | None = None) -> _Report: ...
+
+
+SessionFactory = Callable[..., _Session]
+
+
+def _default_session_factory(**config: object) -> _Session:
+    from .session import SessionConfig, TraceSession
+
+    return TraceSession(SessionConfig(**config))  # type: ignore[arg-type]
+
+
+# --- argument parsing -------------------------------------------------------------
+
+
+class _ParserExit(Exception):
+    """argparse wants to exit (``--help``, ``--version``): status 0, output already on stdout."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become classified usage errors, never ``SystemExit``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise usage(
+            ErrorCode.INVALID_ARGUMENT,
+            message,
+            hint=f"see {self.prog} --help",
+        )
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise _ParserExit(status)
+
+
+# Policy flags: dest -> the flag named in error messages.
+_POLICY_FLAGS = {
+    "on_recorder_error": "--on-recorder-error",
+    "require_trace": "--require-trace",
+    "keep_partial_trace": "--keep-partial-trace",
+    "log_level": "--log-level",
+    "log_file": "--log-file",
+    "json_errors": "--json-errors",
+    "propagate_script_exit": "--propagate-script-exit",
+    "io_capture": "--io-capture",
+    "trace_filter": "--trace-filter",
+    "backend": "--backend",
+    "max_depth": "--max-depth",
+    "max_items": "--max-items",
+    "max_string_length": "--max-string-length",
+}
+
+
+def _build_parser(prog: str) -> tuple[_Parser, list[argparse.Action]]:
+    """The parser for the recorder's own options, and its actions (for the argv splitter)."""
+    parser = _Parser(
+        prog=prog,
+        usage=f"{prog} [options] SCRIPT [ARGS...] | {prog} [options] -m MODULE [ARGS...]",
+        description=(
+            "Record a Python program into a CodeTracer trace. Everything after SCRIPT "
+            "(or -m MODULE) is passed to the program untouched."
+        ),
+        allow_abbrev=False,
+        add_help=False,
+    )
+    add = parser.add_argument
+    actions = [
+        add("-h", "--help", action="help", help="show this help and exit"),
+        add("--version", action="version", version=f"%(prog)s {__version__}"),
+        add("-m", dest="module", metavar="MODULE", help="record a module, as python -m does"),
+        add("--trace-dir", metavar="DIR", help=f"output directory (default ./{DEFAULT_TRACE_DIR})"),
+        add("--format", default="json", help="trace format: json (default)"),
+        add("--activation-path", metavar="PATH", help="start recording when this file runs"),
+        add("--on-recorder-error", metavar="abort|disable", help="policy on recorder failure"),
+        *_bool_flag(parser, "require_trace", "--require-trace", "fail when no trace is produced"),
+        *_bool_flag(
+            parser, "keep_partial_trace", "--keep-partial-trace", "keep a failed trace, marked"
+        ),
+        add("--log-level", metavar="LEVEL", help="debug|info|warning|error|critical"),
+        add("--log-file", metavar="PATH", help="append recorder logs to PATH instead of stderr"),
+        *_bool_flag(parser, "json_errors", "--json-errors", "end stderr with a JSON error line"),
+        *_bool_flag(
+            parser,
+            "propagate_script_exit",
+            "--propagate-script-exit",
+            "exit with the script's status",
+        ),
+        add("--io-capture", metavar="off|proxies|proxies+fd", help="program output capture"),
+        add(
+            "--trace-filter",
+            action="append",
+            metavar="PATH",
+            help="trace filter file (repeatable; 'a.toml::b.toml' splits)",
+        ),
+        add("--backend", metavar="auto|monitoring|settrace", help="recording backend"),
+        add("--max-depth", metavar="N", help="value capture: nesting depth"),
+        add("--max-items", metavar="N", help="value capture: items per container"),
+        add("--max-string-length", metavar="N", help="value capture: characters per string"),
+    ]
+    return parser, actions
+
+
+def _bool_flag(
+    parser: argparse.ArgumentParser, dest: str, flag: str, help_text: str
+) -> list[argparse.Action]:
+    """``--flag`` / ``--no-flag`` storing True/False, default None (= not given)."""
+    negative = "--no-" + flag[2:]
+    return [
+        parser.add_argument(flag, dest=dest, action="store_const", const=True, help=help_text),
+        parser.add_argument(negative, dest=dest, action="store_const", const=False, help="off"),
+    ]
+
+
+@dataclass
+class _CommandLine:
+    """``argv`` split into the recorder's options and the program with its arguments."""
+
+    options: list[str] = field(default_factory=list)
+    script: str | None = None
+    module: str | None = None
+    args: list[str] = field(default_factory=list)
+
+
+def _split_argv(argv: Sequence[str], actions: Sequence[argparse.Action]) -> _CommandLine:
+    """Split at the first positional (the script), ``-m MODULE`` or ``--``.
+
+    Only tokens before that point are the recorder's; the rest goes to the
+    program as typed. An option that takes a value consumes the next token
+    (argparse then reports a value that looks like a flag).
+    """
+    takes_value = {
+        option: action.nargs != 0 for action in actions for option in action.option_strings
+    }
+    result = _CommandLine()
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--":
+            if index + 1 < len(argv):
+                result.script = argv[index + 1]
+                result.args = list(argv[index + 2 :])
+            return result
+        if token == "-m" or (token.startswith("-m") and not token.startswith("--")):
+            name = token[2:] or (argv[index + 1] if index + 1 < len(argv) else None)
+            if name is None:
+                result.options.append(token)  # argparse reports the missing value
+                return result
+            result.module = name
+            result.args = list(argv[index + (1 if token[2:] else 2) :])
+            return result
+        if token.startswith("-") and token != "-":
+            result.options.append(token)
+            option = token.split("=", 1)[0]
+            if "=" not in token and takes_value.get(option, False) and index + 1 < len(argv):
+                result.options.append(argv[index + 1])
+                index += 1
+            index += 1
+            continue
+        result.script = token
+        result.args = list(argv[index + 1 :])
+        return result
+    return result
+
+
+def _json_errors_requested(options: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """Whether failures before the policy is resolved should be reported as JSON."""
+    wanted = False
+    raw = environ.get("CODETRACER_JSON_ERRORS")
+    if raw is not None and raw.strip():
+        try:
+            wanted = parse_bool(raw, "CODETRACER_JSON_ERRORS")
+        except RecorderError:
+            wanted = False
+    for token in options:
+        if token == "--json-errors":
+            wanted = True
+        elif token == "--no-json-errors":
+            wanted = False
+    return wanted
+
+
+# --- diagnostics -------------------------------------------------------------------
+
+
+_HINTS: dict[str, str] = {
+    ErrorCode.TRACE_DIR_CONFLICT.value: "choose another --trace-dir",
+    ErrorCode.TRACE_DIR_CREATE_FAILED.value: "check that the parent directory is writable",
+    ErrorCode.NO_SPACE.value: "free disk space, or write the trace elsewhere with --trace-dir",
+    ErrorCode.TRACE_MISSING.value: "check --activation-path, or drop --require-trace",
+    ErrorCode.UNSUPPORTED_FORMAT.value: "use --format json",
+    ErrorCode.CALLBACK_FAILED.value: "a recorder bug; --on-recorder-error=disable "
+    "keeps the program running without the recorder",
+    ErrorCode.UNKNOWN.value: "a recorder bug; please report it with the log from "
+    "--log-level debug --log-file FILE",
+}
+
+
+class _Diagnostics:
+    """Writes the recorder's own lines to the stderr captured at start-up."""
+
+    def __init__(self, stream: TextIO, json_errors: bool) -> None:
+        self.stream = stream
+        self.json_errors = json_errors
+
+    def line(self, text: str) -> None:
+        """One plain line on stderr; never raises (a closed stderr falls back to fd 2)."""
+        data = text + "\n"
+        try:
+            self.stream.write(data)
+            self.stream.flush()
+        except Exception:
+            try:
+                os.write(2, data.encode("utf-8", "backslashreplace"))
+            except OSError:
+                pass
+
+    def failure(self, error: RecorderError, session: _Session | None) -> None:
+        """The one line (or JSON trailer) that tells a person or a CI job what went wrong."""
+        log.debug(
+            "recorder failure: %s",
+            error.message,
+            exc_info=(type(error), error, error.__traceback__),
+            extra={"error_code": error.code.value},
+        )
+        if self.json_errors:
+            self.line(_json_trailer(error, session))
+        else:
+            self.line(f"recorder: {error.code.value}: {error.message}{_hint(error)}")
+
+
+def _hint(error: RecorderError) -> str:
+    hint = error.context.get("hint") or _HINTS.get(error.code.value)
+    return f" ({hint})" if hint else ""
+
+
+def _json_trailer(error: RecorderError, session: _Session | None) -> str:
+    data = error.to_dict()
+    context = dict(data["context"])
+    cause = data.get("cause")
+    if cause is not None and "cause" not in context:
+        context["cause"] = cause
+    trailer = {
+        "run_id": session.run_id if session is not None else run_id(),
+        "trace_id": session.trace_id if session is not None else None,
+        "error_code": data["error_code"],
+        "kind": data["kind"],
+        "message": data["message"],
+        "context": context,
+    }
+    return json.dumps(trailer, ensure_ascii=True)
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """State of one CLI invocation."""
+
+    prog: str
+    forced_backend: str | None
+    session_factory: SessionFactory
+    diagnostics: _Diagnostics
+    session: _Session | None = None
+
+    # ------------------------------------------------------------------ flow
+
+    def execute(self, argv: Sequence[str]) -> int:
+        parser, actions = _build_parser(self.prog)
+        command = _split_argv(argv, actions)
+        self.diagnostics.json_errors = _json_errors_requested(command.options, os.environ)
+        namespace = parser.parse_args(command.options)
+        if command.module is None and namespace.module is not None:
+            command.module = namespace.module
+        if command.script is None and command.module is None:
+            raise usage(
+                ErrorCode.INVALID_ARGUMENT,
+                "missing script to execute",
+                hint=f"usage: {self.prog} [options] SCRIPT [ARGS...] or -m MODULE",
+            )
+        trace_format = _check_format(namespace.format)
+        policy = self._policy(namespace)
+        self.diagnostics.json_errors = policy.json_errors
+        install_cli_handler(policy.log_level, policy.log_file)
+        if _recorder_disabled():
+            log.info("%s is set: running the program without recording", DISABLED_ENV_VAR)
+            return self._program_status(self._run_untraced(self._resolve(command), command.args))
+        target = self._resolve(command)
+        return self._record(namespace, policy, trace_format, target, command.args)
+
+    def _policy(self, namespace: argparse.Namespace) -> Policy:
+        overrides = {name: getattr(namespace, name) for name in _POLICY_FLAGS}
+        sources = dict(_POLICY_FLAGS)
+        forced = self.forced_backend
+        if forced is not None:
+            given = namespace.backend
+            if given is not None and given.strip().lower() not in ("auto", forced):
+                raise usage(
+                    ErrorCode.INVALID_ARGUMENT,
+                    f"{self.prog} always uses the {forced} backend; --backend {given} conflicts",
+                    hint=f"use recorder-runtime --backend {given}",
+                )
+            overrides["backend"] = forced
+            sources["backend"] = self.prog
+        return resolve_policy(overrides, sources=sources)
+
+    @staticmethod
+    def _resolve(command: _CommandLine) -> Target:
+        if command.module is not None:
+            return resolve_module(command.module)
+        if command.script is None:  # pragma: no cover - execute() checked it
+            raise usage(ErrorCode.INVALID_ARGUMENT, "missing script to execute")
+        return resolve_script(command.script)
+
+    # --------------------------------------------------------------- recording
+
+    def _record(
+        self,
+        namespace: argparse.Namespace,
+        policy: Policy,
+        trace_format: str,
+        target: Target,
+        args: list[str],
+    ) -> int:
+        trace_dir = os.path.abspath(namespace.trace_dir or DEFAULT_TRACE_DIR)
+        session = self.session_factory(
+            trace_dir=trace_dir,
+            policy=policy,
+            format=trace_format,
+            activation_path=namespace.activation_path or target.filename,
+            program=target.filename,
+            args=tuple(args),
+            backend=policy.backend,
+        )
+        self.session = session
+        set_trace_id(session.trace_id)
+        try:
+            session.start()
+        except Exception as exc:
+            return self._start_failed(_classify(exc), policy, target, args)
+        outcome = self._run_program(target, args)
+        report = self._finish(session, outcome)
+        return self._conclude(policy, outcome, report)
+
+    def _start_failed(
+        self, error: RecorderError, policy: Policy, target: Target, args: list[str]
+    ) -> int:
+        """Usage errors stop the run under any policy; others obey ``on_recorder_error``.
+
+        Under ``disable`` the program runs without the recorder (one warning
+        line) and the CLI is transparent: the exit status is the program's.
+        ``--require-trace`` still holds: no trace then means ``ERR_TRACE_MISSING``.
+        """
+        if error.kind.exit_code == 2 or policy.on_recorder_error != "disable":
+            raise error
+        log.debug("start failed", exc_info=error, extra={"error_code": error.code.value})
+        self.diagnostics.line(
+            f"recorder: {error.code.value}: {error.message}; running the program without "
+            "recording (--on-recorder-error=disable)"
+        )
+        self.session = None
+        set_trace_id(None)
+        outcome = self._run_untraced(target, args)
+        if policy.require_trace:
+            raise enverr(
+                ErrorCode.TRACE_MISSING,
+                "a trace was required but recording could not start",
+                cause=error.code.value,
+            )
+        return self._program_status(outcome)
+
+    def _run_program(self, target: Target, args: list[str]) -> ScriptOutcome:
+        try:
+            return run_target(target, args, restore=False)
+        except Exception as exc:  # the runner itself failed: a recorder bug
+            error = _classify(exc)
+            log.debug("runner failed", exc_info=exc, extra={"error_code": error.code.value})
+            return ScriptOutcome(1, "exception", error)
+
+    def _finish(self, session: _Session, outcome: ScriptOutcome) -> _Report:
+        try:
+            return session.finish(exit_code=outcome.exit_code, exit_label=outcome.exit_label)
+        except Exception as exc:  # the contract says finish never raises; be safe anyway
+            error = _classify(exc)
+            return _FallbackReport("absent", "", error, True)
+
+    def _conclude(self, policy: Policy, outcome: ScriptOutcome, report: _Report) -> int:
+        session = self.session
+        failure = session.failure if session is not None else None
+        stopped_by_recorder = outcome.exception is not None and (
+            outcome.exception is failure or outcome.exception is report.error
+        )
+        if not stopped_by_recorder:
+            outcome.report()
+        error = report.error
+        if error is not None and report.fatal:
+            self.diagnostics.failure(error, session)
+            return error.exit_code
+        self._say_where(report)
+        self._note_script_status(policy, outcome)
+        if error is not None:
+            self.diagnostics.failure(error, session)
+        if policy.propagate_script_exit:
+            return self._program_status(outcome)
+        return 0
+
+    def _say_where(self, report: _Report) -> None:
+        if report.state == "complete":
+            self.diagnostics.line(f"recorder: trace written to {report.trace_dir}")
+        elif report.state == "partial":
+            self.diagnostics.line(f"recorder: partial trace written to {report.trace_dir}")
+        else:
+            self.diagnostics.line("recorder: no trace written")
+
+    def _note_script_status(self, policy: Policy, outcome: ScriptOutcome) -> None:
+        if outcome.exit_status == 0 or policy.propagate_script_exit:
+            return
+        what = "was interrupted" if outcome.kind == "interrupt" else "exited"
+        self.diagnostics.line(
+            f"recorder: script {what} with status {outcome.exit_status}; returning 0 "
+            "(use --propagate-script-exit to mirror it)"
+        )
+
+    # --------------------------------------------------------------- untraced
+
+    @staticmethod
+    def _run_untraced(target: Target, args: list[str]) -> ScriptOutcome:
+        """Run the program with no recorder at all and print what Python would print."""
+        outcome = run_target(target, args, restore=False)
+        outcome.report()
+        return outcome
+
+    @staticmethod
+    def _program_status(outcome: ScriptOutcome) -> int:
+        """The program's own status; an interrupt ends the process by SIGINT, like Python."""
+        if outcome.kind == "interrupt":
+            remove_cli_handler()
+            return outcome.reraise_interrupt()
+        return outcome.exit_status
+
+
+@dataclass(frozen=True)
+class _FallbackReport:
+    state: str
+    trace_dir: str
+    error: RecorderError | None
+    fatal: bool
+
+
+def _classify(exc: BaseException) -> RecorderError:
+    return exc if isinstance(exc, RecorderError) else from_exception(exc)
+
+
+def _check_format(value: str) -> str:
+    """Only ``json`` is written today; ``binary`` is named but not implemented."""
+    fmt = value.strip().lower()
+    if fmt in SUPPORTED_FORMATS:
+        return fmt
+    if fmt in KNOWN_FORMATS:
+        raise usage(
+            ErrorCode.UNSUPPORTED_FORMAT,
+            f"trace format {value!r} is not implemented yet",
+            format=value,
+            hint="use --format json",
+        )
+    raise usage(
+        ErrorCode.UNSUPPORTED_FORMAT,
+        f"unknown trace format {value!r}",
+        format=value,
+        hint="use --format json",
+    )
+
+
+def _recorder_disabled() -> bool:
+    raw = os.environ.get(DISABLED_ENV_VAR)
+    if raw is None or not raw.strip():
+        return False
+    return parse_bool(raw, f"environment variable {DISABLED_ENV_VAR}")
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str = "recorder-runtime",
+    forced_backend: str | None = None,
+    session_factory: SessionFactory | None = None,
+) -> int:
+    """Run the CLI and return the exit status (``sys.exit(main())`` is the entry point).
+
+    ``forced_backend`` is how ``pure-recorder`` pins the settrace backend;
+    ``session_factory`` replaces :class:`recorder_runtime.session.TraceSession`
+    (tests). A ``KeyboardInterrupt`` that the script did not catch ends the
+    process by SIGINT when its status is propagated, as plain Python does.
+    """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    diagnostics = _Diagnostics(sys.stderr, json_errors=False)
+    run = _Run(prog, forced_backend, session_factory or _default_session_factory, diagnostics)
+    try:
+        return run.execute(arguments)
+    except _ParserExit as done:
+        return done.status
+    except RecorderError as error:
+        diagnostics.failure(error, run.session)
+        return error.exit_code
+    except Exception as exc:  # a bug in the CLI itself: classified, never a raw traceback
+        unexpected = from_exception(exc)
+        diagnostics.failure(unexpected, run.session)
+        return unexpected.exit_code
+    finally:
+        _flush(sys.stdout)
+        remove_cli_handler()
+        set_trace_id(None)
+
+
+def _flush(stream: TextIO | None) -> None:
+    try:
+        if stream is not None:
+            stream.flush()
+    except Exception:
+        pass
