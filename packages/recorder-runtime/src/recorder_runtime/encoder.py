@@ -1,0 +1,596 @@
+"""Value encoder: any Python object -> the JSON text of one ValueRecord, bounded and inert.
+
+Why it is shaped like this (see docs/adr/0004-value-encoding.md):
+
+* **Same encodings as the reference recorder** (trace-format.md §10.5), so traces compare equal
+  with ``trace_diff.py``: ints, bools, None and strings are typed records, tuples ``Tuple``,
+  lists and dicts ``Sequence``, everything else ``Raw`` text of ``str(v)``.
+* **Inert.** Dispatch is on the exact ``type(v)`` (never ``isinstance``, which believes a lying
+  ``__class__``); containers are read only through the built-in types' own methods
+  (``list.__len__(v)``, ``dict.items(v)``), so subclass overrides never run; nothing calls
+  ``len``/``iter``/``bool``/``==``/``hash`` on an object of unknown type; mocks are never
+  touched. The only program code ever run is a ``__str__``/``__repr__`` the value's class
+  defines, under a per-type time budget.
+* **Bounded.** Depth, items per container, items per value and text length are capped
+  (:class:`CaptureLimits`), and big values are sliced BEFORE they are converted, so a 10**6
+  list costs what a 200-item list costs. Cycles are cut by ``id()`` on the current path.
+* **Fast.** Encoding values is the whole time budget of a recording (issue 8): JSON is built by
+  string concatenation from per-kind templates, type ids are resolved once per kind, and the
+  text of small ints and short strings is cached.
+* **Never raises** (except KeyboardInterrupt/SystemExit, and whatever the
+  :class:`TypeRegistry` raises: a failing writer is the writer's failure to classify).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from json.encoder import encode_basestring_ascii as _escape
+from typing import Any, Final, Protocol
+
+from recorder_errors import ErrorCode, usage
+from recorder_runtime import encoder_render as _render
+
+__all__ = [
+    "CaptureLimits",
+    "TypeRegistry",
+    "ValueEncoder",
+    "json_string",
+]
+
+# TypeKind numbers (trace-format.md §8) and the reference's lang_type names (§10.5).
+KIND_SEQ: Final = 0
+KIND_INT: Final = 7
+KIND_STRING: Final = 9
+KIND_BOOL: Final = 12
+KIND_RAW: Final = 16
+KIND_TUPLE: Final = 27
+KIND_NONE: Final = 30
+
+_I64_MIN: Final = -(1 << 63)
+_I64_MAX: Final = (1 << 63) - 1
+
+#: Cached encodings: strings up to this length are cached, each cache holds at most this many
+#: entries and is emptied when full (memory stays flat however many distinct values pass).
+_CACHED_STR_MAX_LEN: Final = 64
+_CACHE_ENTRIES: Final = 8192
+#: Per-type rendering caches hold classes strongly (so an ``id`` is never reused while cached);
+#: emptied when full so classes created in a loop do not accumulate.
+_CLASS_CACHE_ENTRIES: Final = 4096
+#: A type whose ``str()`` once took longer than this is rendered with ``object.__repr__`` from
+#: then on. Pure Python cannot interrupt a running ``__repr__`` (a signal would take over the
+#: program's SIGALRM and only works in the main thread), so this bounds repetitions only.
+SLOW_RENDER_SECONDS: Final = 0.05
+#: When a scrubber is set, a cut string is scrubbed on this many characters beyond the cut,
+#: so that a secret straddling the cut is still recognised and replaced as a whole.
+_SCRUB_OVERLAP: Final = 1024
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+COUNTER_NAMES: Final = (
+    "truncated",  # a String/Raw text cut at max_string_length
+    "items_capped",  # a container shown with fewer items than it holds (max_items/budget)
+    "depth_cut",  # a container below max_depth replaced by a marker
+    "cycles",  # a container met again on its own path
+    "repr_failed",  # str() raised: Error "<unrepr>"
+    "slow_types",  # types whose str() exceeded SLOW_RENDER_SECONDS (then object.__repr__)
+    "repr_skipped",  # renderings replaced by object.__repr__ because the type is slow
+    "encode_failed",  # an unexpected failure inside the encoder (a bug): Error marker
+)
+
+
+class TypeRegistry(Protocol):
+    """The writer's type table: one ``Type`` event per ``lang_type``, before its first use."""
+
+    def type_id(self, kind: int, lang_type: str) -> int:
+        """Register ``(kind, lang_type)`` on first use (emitting its Type event); its id."""
+        ...
+
+
+#: Accepted range of each capture limit. ``max_depth`` is bounded because the encoder recurses
+#: once per level (10**5-deep nesting is cut at this depth, far from the recursion limit).
+LIMIT_RANGES: Final[dict[str, tuple[int, int]]] = {
+    "max_depth": (0, 100),
+    "max_items": (0, 1_000_000),
+    "max_string_length": (1, 100_000_000),
+    "max_total_items": (1, 10_000_000),
+}
+
+
+@dataclass(frozen=True)
+class CaptureLimits:
+    """How much of a value goes into the trace (recorded in ``trace_metadata.json``).
+
+    ``max_depth``: containers nested deeper than this many levels become a marker (0: every
+    container is a marker). ``max_items``: elements shown per list/tuple/dict, the rest
+    summarised by a final marker with the true length. ``max_string_length``: characters
+    kept from a string or a rendered text. ``max_total_items``: elements shown across a whole
+    value, so that shared sub-containers (``[[x] * 200] * 200``) cannot multiply.
+    """
+
+    max_depth: int = 10
+    max_items: int = 200
+    max_string_length: int = 10_000
+    max_total_items: int = 10_000
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in LIMIT_RANGES.items():
+            value = getattr(self, name)
+            if type(value) is not int or not low <= value <= high:
+                raise usage(
+                    ErrorCode.INVALID_POLICY_VALUE,
+                    f"capture limit {name} must be an integer from {low} to {high}, got {value!r}",
+                    setting=name,
+                    value=repr(value),
+                )
+
+    def as_dict(self) -> dict[str, int]:
+        """The limits as plain data, for the trace metadata."""
+        return asdict(self)
+
+
+def json_string(text: str) -> str:
+    """A JSON string literal for ``text``: ASCII only, valid for any ``str``.
+
+    Non-ASCII characters are ``\\uXXXX`` escapes, so the output is valid UTF-8 whatever the
+    text holds. A lone surrogate (from ``surrogateescape`` decoding) would become a lone
+    ``\\udcff`` escape, which strict readers such as serde_json (CodeTracer's) reject; it is
+    rendered as the visible text ``\\udcff`` instead.
+    """
+    if not text.isascii() and _SURROGATE.search(text) is not None:
+        text = _unsurrogate(text)
+    return _escape(text)
+
+
+def _unsurrogate(text: str) -> str:
+    """Replace each lone surrogate by its backslash escape as text (``'\\udcff'``)."""
+    return str.encode(text, "utf-8", "backslashreplace").decode("utf-8")
+
+
+class _Walk:
+    """Per-value traversal state: the containers on the current path and the item budget.
+
+    One per top-level container encoded (never shared), so threads encoding concurrently do
+    not see each other's paths.
+    """
+
+    __slots__ = ("budget", "path")
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.path: set[int] = set()
+
+
+Handler = Callable[[Any, int, "_Walk | None"], str]
+
+
+class ValueEncoder:
+    """Turns Python values into ValueRecord JSON text; see the module docstring for the rules.
+
+    Instances are shared by all threads of a recording: per-value state lives in
+    :class:`_Walk`, and the caches tolerate races (worst case: a value is encoded twice).
+    """
+
+    def __init__(
+        self,
+        types: TypeRegistry,
+        limits: CaptureLimits = CaptureLimits(),
+        *,
+        scrub: Callable[[str], str] | None = None,
+    ) -> None:
+        self._types = types
+        self.limits = limits
+        self._scrub = scrub
+        self._max_depth = limits.max_depth
+        self._max_items = limits.max_items
+        self._max_chars = limits.max_string_length
+        self._max_total = limits.max_total_items
+        self.counters: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
+        self._type_ids: dict[str, int] = {}
+        self._registry_error: BaseException | None = None
+        # ',"type_id":N}' per lang_type, filled on first use ("" = not yet registered).
+        self._t_int = self._t_str = self._t_raw = self._t_list = ""
+        self._t_dict = self._t_tuple = ""
+        self._none_json = self._true_json = self._false_json = ""
+        self._ints: dict[int, str] = {}
+        self._strs: dict[str, str] = {}
+        # id(class) -> (class, handler); id(class) -> class for types found slow.
+        self._handlers: dict[int, tuple[type, Handler]] = {}
+        self._slow: dict[int, type] = {}
+        self._by_shape: dict[int, Handler] = {
+            _render.INT: self._int_subclass,
+            _render.STR: self._str_subclass,
+            _render.TUPLE: self._tuple,
+            _render.LIST: self._list,
+            _render.DICT: self._dict,
+            _render.MOCK: self._mock,
+            _render.DEFAULT: self._default_repr,
+            _render.FLOAT: self._float_subclass,
+            _render.BYTES: self._bytes,
+            _render.BYTEARRAY: self._bytearray,
+            _render.COLLECTION: self._collection,
+            _render.CALL_STR: self._call_str,
+        }
+
+    # ------------------------------------------------------------------ public API
+
+    def encode(self, value: object) -> str:
+        """The JSON text of one ValueRecord for ``value``. Never raises (see module doc)."""
+        try:
+            return self._value(value, 0, None)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:
+            if exc is self._registry_error:
+                raise
+            return self._failed(exc)
+
+    def redacted(self) -> str:
+        """``Error{msg:"<redacted>"}`` of type (16, "Redacted"): a value a filter hid."""
+        return '{"kind":"Error","msg":"<redacted>"' + self._tail(KIND_RAW, "Redacted")
+
+    def dropped(self) -> str:
+        """``Error{msg:"<dropped>"}`` of type (16, "Dropped"): a value a filter dropped."""
+        return '{"kind":"Error","msg":"<dropped>"' + self._tail(KIND_RAW, "Dropped")
+
+    def string(self, text: str) -> str:
+        """A ``String`` record (capped like any string), e.g. ``"<exit>"``."""
+        return self.encode(text)
+
+    def int_(self, i: int) -> str:
+        """An ``Int`` record (``Raw`` text when outside i64)."""
+        return self.encode(i)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _value(self, v: Any, depth: int, walk: _Walk | None) -> str:
+        """Encode one value: exact built-in types inline, others through the class cache."""
+        t = type(v)
+        if t is int:
+            s = self._ints.get(v)
+            return s if s is not None else self._int(v)
+        if t is str:
+            s = self._strs.get(v)
+            return s if s is not None else self._str(v)
+        if v is None:
+            return self._none_json or self._none()
+        if t is bool:
+            return self._bool(v)
+        if t is float:
+            return self._float(v)
+        if t is list:
+            return self._list(v, depth, walk)
+        if t is dict:
+            return self._dict(v, depth, walk)
+        if t is tuple:
+            return self._tuple(v, depth, walk)
+        entry = self._handlers.get(id(t))
+        if entry is not None and entry[0] is t:
+            return entry[1](v, depth, walk)
+        return self._classified(t)(v, depth, walk)
+
+    def _classified(self, t: type) -> Handler:
+        """Classify a type seen for the first time (or again after a cache reset)."""
+        key = id(t)
+        if self._slow.get(key) is t:
+            handler: Handler = self._slow_repr
+        else:
+            handler = self._by_shape[_render.classify(t)]
+        if len(self._handlers) >= _CLASS_CACHE_ENTRIES:
+            self._handlers.clear()
+        self._handlers[key] = (t, handler)
+        return handler
+
+    # ------------------------------------------------------------------ type ids
+
+    def _type_id(self, kind: int, lang_type: str) -> int:
+        tid = self._type_ids.get(lang_type)
+        if tid is None:
+            try:
+                tid = self._types.type_id(kind, lang_type)
+            except BaseException as exc:
+                self._registry_error = exc
+                raise
+            self._type_ids[lang_type] = tid
+        return tid
+
+    def _tail(self, kind: int, lang_type: str) -> str:
+        """``,"type_id":N}``: the end of every record of this type."""
+        return f',"type_id":{self._type_id(kind, lang_type)}}}'
+
+    # ------------------------------------------------------------------ scalars
+
+    def _none(self) -> str:
+        self._none_json = '{"kind":"None"' + self._tail(KIND_NONE, "None")
+        return self._none_json
+
+    def _bool(self, v: bool) -> str:
+        if not self._true_json:
+            tail = self._tail(KIND_BOOL, "Bool")
+            self._true_json = '{"kind":"Bool","b":true' + tail
+            self._false_json = '{"kind":"Bool","b":false' + tail
+        return self._true_json if v is True else self._false_json
+
+    def _int(self, v: int) -> str:
+        """An exact int whose text is not cached yet."""
+        if not _I64_MIN <= v <= _I64_MAX:
+            return self._raw(_render.big_int_text(v, self._max_chars))
+        tail = self._t_int or self._init_int()
+        s = f'{{"kind":"Int","i":{v}{tail}'
+        ints = self._ints
+        if len(ints) >= _CACHE_ENTRIES:
+            ints.clear()
+        ints[v] = s
+        return s
+
+    def _init_int(self) -> str:
+        self._t_int = self._tail(KIND_INT, "Int")
+        return self._t_int
+
+    def _int_subclass(self, v: int, depth: int, walk: _Walk | None) -> str:
+        """IntEnum and other int subclasses: the plain value (their ``str`` is not consulted)."""
+        plain: int = int.__int__(v)
+        s = self._ints.get(plain)
+        return s if s is not None else self._int(plain)
+
+    def _float(self, v: float) -> str:
+        """Floats are ``Raw`` text like the reference (``"inf"``/``"nan"`` stay valid JSON)."""
+        if self._scrub is not None:
+            return self._raw(repr(v))
+        tail = self._t_raw or self._init_raw()
+        return f'{{"kind":"Raw","r":"{v!r}"{tail}'
+
+    def _float_subclass(self, v: float, depth: int, walk: _Walk | None) -> str:
+        return self._raw(float.__repr__(v))
+
+    # ------------------------------------------------------------------ text
+
+    def _str(self, v: str) -> str:
+        """An exact str whose encoding is not cached yet."""
+        tail = self._t_str or self._init_str()
+        n = len(v)
+        if n > self._max_chars:
+            return '{"kind":"String","text":' + _json_text(self._cut(v, n)) + tail
+        scrub = self._scrub
+        s = '{"kind":"String","text":' + _json_text(v if scrub is None else scrub(v)) + tail
+        if n <= _CACHED_STR_MAX_LEN:
+            strs = self._strs
+            if len(strs) >= _CACHE_ENTRIES:
+                strs.clear()
+            strs[v] = s
+        return s
+
+    def _init_str(self) -> str:
+        self._t_str = self._tail(KIND_STRING, "String")
+        return self._t_str
+
+    def _str_subclass(self, v: str, depth: int, walk: _Walk | None) -> str:
+        """str subclasses: the plain text, read with str's own methods."""
+        n = str.__len__(v)
+        if n > self._max_chars:
+            tail = self._t_str or self._init_str()
+            return '{"kind":"String","text":' + _json_text(self._cut(v, n)) + tail
+        plain: str = str.__str__(v)
+        s = self._strs.get(plain)
+        return s if s is not None else self._str(plain)
+
+    def _cut(self, text: str, n: int) -> str:
+        """The first ``max_string_length`` characters of ``text`` plus a marker with its size.
+
+        Only the kept part is copied (and scrubbed, with an overlap so that a secret crossing
+        the cut is replaced whole): a 100 MB string costs what a 10 kB one does.
+        """
+        self.counters["truncated"] += 1
+        cap = self._max_chars
+        scrub = self._scrub
+        if scrub is None:
+            head: str = str.__getitem__(text, slice(0, cap))
+        else:
+            head = str.__getitem__(
+                scrub(str.__getitem__(text, slice(0, cap + _SCRUB_OVERLAP))), slice(0, cap)
+            )
+        return f"{head}…<truncated: {n} chars>"
+
+    def _raw(self, text: str) -> str:
+        """A ``Raw`` record of type (16, "Object") for a rendered text (capped, scrubbed)."""
+        tail = self._t_raw or self._init_raw()
+        if type(text) is not str:
+            text = str.__str__(text)  # a __str__ may return a str subclass
+        n = len(text)
+        if n > self._max_chars:
+            text = self._cut(text, n)
+        elif self._scrub is not None:
+            text = self._scrub(text)
+        return '{"kind":"Raw","r":' + _json_text(text) + tail
+
+    def _init_raw(self) -> str:
+        self._t_raw = self._tail(KIND_RAW, "Object")
+        return self._t_raw
+
+    def _error(self, msg: str) -> str:
+        """An ``Error`` record of type (16, "Object"): the encoder's own markers."""
+        tail = self._t_raw or self._init_raw()
+        return '{"kind":"Error","msg":' + _escape(msg) + tail
+
+    # ------------------------------------------------------------------ containers
+
+    def _list(self, v: list[Any], depth: int, walk: _Walk | None) -> str:
+        """Lists (and subclasses): ``Sequence`` of type (0, "List")."""
+        tail = self._t_list or self._init_list()
+        n = list.__len__(v)
+        if depth >= self._max_depth:
+            return self._depth_cut("list", n)
+        if walk is None:
+            walk = _Walk(self._max_total)
+        elif id(v) in walk.path:
+            return self._cycle("list")
+        limit = min(self._max_items, walk.budget)
+        items = list.__getitem__(v, slice(0, limit))
+        body = self._elements(v, items, n, depth, walk)
+        return '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
+
+    def _init_list(self) -> str:
+        self._t_list = self._tail(KIND_SEQ, "List")
+        return self._t_list
+
+    def _tuple(self, v: tuple[Any, ...], depth: int, walk: _Walk | None) -> str:
+        """Tuples (and subclasses such as namedtuple): ``Tuple`` of type (27, "Tuple")."""
+        tail = self._t_tuple or self._init_tuple()
+        n = tuple.__len__(v)
+        if depth >= self._max_depth:
+            return self._depth_cut("tuple", n)
+        if walk is None:
+            walk = _Walk(self._max_total)
+        elif id(v) in walk.path:
+            return self._cycle("tuple")
+        limit = min(self._max_items, walk.budget)
+        items = tuple.__getitem__(v, slice(0, limit))
+        body = self._elements(v, items, n, depth, walk)
+        return '{"kind":"Tuple","elements":[' + body + "]" + tail
+
+    def _init_tuple(self) -> str:
+        self._t_tuple = self._tail(KIND_TUPLE, "Tuple")
+        return self._t_tuple
+
+    def _elements(
+        self, v: object, items: list[Any] | tuple[Any, ...], n: int, depth: int, walk: _Walk
+    ) -> str:
+        """The comma-separated encodings of ``items`` (a snapshot of ``v``'s first items)."""
+        shown = len(items)
+        walk.budget -= shown
+        key = id(v)
+        walk.path.add(key)
+        try:
+            value = self._value
+            depth += 1
+            body = ",".join([value(x, depth, walk) for x in items])
+        finally:
+            walk.path.discard(key)
+        if shown < n:
+            more = self._items_capped(n)
+            body = body + "," + more if body else more
+        return body
+
+    def _dict(self, v: dict[Any, Any], depth: int, walk: _Walk | None) -> str:
+        """Dicts (and subclasses): ``Sequence`` (0, "Dict") of ``(key, value)`` Tuples."""
+        tail = self._t_dict or self._init_dict()
+        n = dict.__len__(v)
+        if depth >= self._max_depth:
+            return self._depth_cut("dict", n)
+        if walk is None:
+            walk = _Walk(self._max_total)
+        elif id(v) in walk.path:
+            return self._cycle("dict")
+        limit = min(self._max_items, walk.budget)
+        # dict.items(v) reads the dict's own storage: no __iter__/items/__getitem__ override
+        # runs, and list(islice(...)) stays in C, so nothing can mutate v half-way.
+        pairs = list(itertools.islice(dict.items(v), limit))
+        shown = len(pairs)
+        walk.budget -= shown
+        pair_head = '{"kind":"Tuple","elements":['
+        pair_tail = "]" + (self._t_tuple or self._init_tuple())
+        key = id(v)
+        walk.path.add(key)
+        try:
+            value = self._value
+            depth += 1
+            body = ",".join(
+                [
+                    pair_head + value(k, depth, walk) + "," + value(x, depth, walk) + pair_tail
+                    for k, x in pairs
+                ]
+            )
+        finally:
+            walk.path.discard(key)
+        if shown < n:
+            more = self._items_capped(n)
+            body = body + "," + more if body else more
+        return '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
+
+    def _init_dict(self) -> str:
+        self._t_dict = self._tail(KIND_SEQ, "Dict")
+        return self._t_dict
+
+    # ------------------------------------------------------------------ markers
+
+    def _depth_cut(self, what: str, n: int) -> str:
+        self.counters["depth_cut"] += 1
+        return self._error(f"<depth limit: {what} of {n} items>")
+
+    def _cycle(self, what: str) -> str:
+        self.counters["cycles"] += 1
+        return self._error(f"<cycle: {what}>")
+
+    def _items_capped(self, n: int) -> str:
+        self.counters["items_capped"] += 1
+        return self._error(f"<truncated: {n} items>")
+
+    def _failed(self, exc: BaseException) -> str:
+        self.counters["encode_failed"] += 1
+        return self._error(f"<encoding failed: {_render.type_name(type(exc))}>")
+
+    # ------------------------------------------------------------------ other objects
+
+    def _mock(self, v: object, depth: int, walk: _Walk | None) -> str:
+        return self._raw(_render.mock_text(v))
+
+    def _default_repr(self, v: object, depth: int, walk: _Walk | None) -> str:
+        """Classes without their own text: ``object.__repr__``, which runs no program code."""
+        return self._raw(object.__repr__(v))
+
+    def _slow_repr(self, v: object, depth: int, walk: _Walk | None) -> str:
+        self.counters["repr_skipped"] += 1
+        return self._raw(object.__repr__(v))
+
+    def _bytes(self, v: bytes, depth: int, walk: _Walk | None) -> str:
+        return self._raw(_render.bytes_text(v, self._max_chars))
+
+    def _bytearray(self, v: bytearray, depth: int, walk: _Walk | None) -> str:
+        return self._raw(_render.bytearray_text(v, self._max_chars))
+
+    def _collection(self, v: object, depth: int, walk: _Walk | None) -> str:
+        return self._timed(v, _render.collection_text, self._max_items)
+
+    def _call_str(self, v: object, depth: int, walk: _Walk | None) -> str:
+        return self._timed(v, _str_of, 0)
+
+    def _timed(self, v: object, render: Callable[[Any, int], str], arg: int) -> str:
+        """Run program code that renders ``v``, contain its failures, and time it.
+
+        Any exception (even a BaseException other than KeyboardInterrupt/SystemExit) gives
+        the reference's ``Error "<unrepr>"``. A type whose rendering took longer than
+        :data:`SLOW_RENDER_SECONDS` is not rendered by program code again.
+        """
+        start = time.perf_counter()
+        try:
+            text = render(v, arg)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:
+            self._check_slow(type(v), start)
+            self.counters["repr_failed"] += 1
+            return self._error("<unrepr>")
+        self._check_slow(type(v), start)
+        return self._raw(text)
+
+    def _check_slow(self, t: type, start: float) -> None:
+        if time.perf_counter() - start > SLOW_RENDER_SECONDS and self._slow.get(id(t)) is not t:
+            self.counters["slow_types"] += 1
+            if len(self._slow) >= _CLASS_CACHE_ENTRIES:
+                self._slow.clear()
+            self._slow[id(t)] = t
+            self._handlers[id(t)] = (t, self._slow_repr)
+
+
+def _str_of(v: object, _unused: int) -> str:
+    return str(v)
+
+
+def _json_text(text: str) -> str:
+    """:func:`json_string` without the call overhead for the common (ASCII) case."""
+    if text.isascii():
+        return _escape(text)
+    return json_string(text)

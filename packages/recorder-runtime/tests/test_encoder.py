@@ -1,0 +1,279 @@
+"""The value encoder writes the reference recorder's encoding for every kind (§10.5)."""
+
+from __future__ import annotations
+
+import collections
+import enum
+import json
+from typing import Any, NamedTuple
+
+import pytest
+from test_encoder_support import FakeTypes, Harness, parse
+
+from recorder_runtime.encoder import CaptureLimits, ValueEncoder, json_string
+
+NONE = (30, "None")
+BOOL = (12, "Bool")
+INT = (7, "Int")
+STRING = (9, "String")
+TUPLE = (27, "Tuple")
+LIST = (0, "List")
+DICT = (0, "Dict")
+OBJECT = (16, "Object")
+
+
+def i(n: int) -> dict[str, Any]:
+    return {"kind": "Int", "i": n, "type": INT}
+
+
+def s(text: str) -> dict[str, Any]:
+    return {"kind": "String", "text": text, "type": STRING}
+
+
+def raw(text: str) -> dict[str, Any]:
+    return {"kind": "Raw", "r": text, "type": OBJECT}
+
+
+def error(msg: str) -> dict[str, Any]:
+    return {"kind": "Error", "msg": msg, "type": OBJECT}
+
+
+def seq(elements: list[Any], type_: tuple[int, str] = LIST) -> dict[str, Any]:
+    return {"kind": "Sequence", "elements": elements, "is_slice": False, "type": type_}
+
+
+def tup(*elements: Any) -> dict[str, Any]:
+    return {"kind": "Tuple", "elements": list(elements), "type": TUPLE}
+
+
+@pytest.fixture
+def h() -> Harness:
+    return Harness()
+
+
+class Point:
+    def __init__(self, x: int, y: int) -> None:
+        self.x = x
+        self.y = y
+
+    def __repr__(self) -> str:
+        return f"Point({self.x}, {self.y})"
+
+
+class Plain:
+    pass
+
+
+class Color(enum.IntEnum):
+    RED = 1
+
+
+class Pair(NamedTuple):
+    a: int
+    b: str
+
+
+def test_none_is_the_preregistered_type_zero(h: Harness) -> None:
+    assert h.encoder.encode(None) == '{"kind":"None","type_id":0}'
+    assert h.types.calls == [(30, "None")]
+
+
+def test_true_and_false_are_bool(h: Harness) -> None:
+    assert h.record(True) == {"kind": "Bool", "b": True, "type": BOOL}
+    assert h.record(False) == {"kind": "Bool", "b": False, "type": BOOL}
+
+
+@pytest.mark.parametrize("n", [0, 3, -7, 2**63 - 1, -(2**63)])
+def test_int_in_i64_is_int(h: Harness, n: int) -> None:
+    assert h.record(n) == i(n)
+
+
+def test_int_text_matches_the_reference_byte_for_byte(h: Harness) -> None:
+    assert h.encoder.encode(42) == '{"kind":"Int","i":42,"type_id":1}'
+
+
+def test_int_enum_is_its_int_value(h: Harness) -> None:
+    assert h.record(Color.RED) == i(1)
+
+
+@pytest.mark.parametrize("n", [2**63, -(2**63) - 1, 2**70])
+def test_int_outside_i64_is_raw_decimal(h: Harness, n: int) -> None:
+    assert h.record(n) == raw(str(n))
+
+
+def test_str_is_string(h: Harness) -> None:
+    assert h.record('hello\n"q" ü') == s('hello\n"q" ü')
+
+
+def test_str_subclass_is_its_plain_text(h: Harness) -> None:
+    class Name(str):
+        def __str__(self) -> str:
+            return "overridden"
+
+    assert h.record(Name("bob")) == s("bob")
+
+
+def test_tuple_is_tuple(h: Harness) -> None:
+    assert h.record((1, "a")) == tup(i(1), s("a"))
+
+
+def test_namedtuple_is_tuple(h: Harness) -> None:
+    assert h.record(Pair(1, "x")) == tup(i(1), s("x"))
+
+
+def test_list_is_sequence_of_list_type(h: Harness) -> None:
+    assert h.record([1, 2.5, "x", None]) == seq(
+        [i(1), raw("2.5"), s("x"), {"kind": "None", "type": NONE}]
+    )
+
+
+def test_empty_list_and_dict(h: Harness) -> None:
+    assert h.record([]) == seq([])
+    assert h.record({}) == seq([], DICT)
+
+
+def test_dict_is_sequence_of_key_value_tuples(h: Harness) -> None:
+    assert h.record({"k": 1, 2: "two", (1, 2): [3]}) == seq(
+        [tup(s("k"), i(1)), tup(i(2), s("two")), tup(tup(i(1), i(2)), seq([i(3)]))], DICT
+    )
+
+
+def test_dict_subclasses_are_dicts(h: Harness) -> None:
+    assert h.record(collections.OrderedDict(a=1)) == seq([tup(s("a"), i(1))], DICT)
+    assert h.record(collections.Counter("aa")) == seq([tup(s("a"), i(2))], DICT)
+
+
+def test_nested_containers(h: Harness) -> None:
+    value = {"a": [1, (2, {"b": None})]}
+    none = {"kind": "None", "type": NONE}
+    assert h.record(value) == seq(
+        [tup(s("a"), seq([i(1), tup(i(2), seq([tup(s("b"), none)], DICT))]))], DICT
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (3.5, "3.5"),
+        (float("inf"), "inf"),
+        (float("-inf"), "-inf"),
+        (float("nan"), "nan"),
+        (-0.0, "-0.0"),
+        (1e300, "1e+300"),
+    ],
+)
+def test_float_is_raw_text(h: Harness, value: float, text: str) -> None:
+    assert h.record(value) == raw(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (b"ab\x00\xff", "b'ab\\x00\\xff'"),
+        ({1, 2, 3}, "{1, 2, 3}"),
+        (frozenset({4}), "frozenset({4})"),
+        (1 + 2j, "(1+2j)"),
+        (bytearray(b"x"), "bytearray(b'x')"),
+        (collections.deque([1, 2]), "deque([1, 2])"),
+        (range(3), "range(0, 3)"),
+        (Point(1, 2), "Point(1, 2)"),
+        (Point, f"<class '{__name__}.Point'>"),
+        (ValueError("boom"), "boom"),
+    ],
+)
+def test_other_values_are_raw_str(h: Harness, value: object, text: str) -> None:
+    assert h.record(value) == raw(text)
+
+
+def test_function_and_module_are_raw_str(h: Harness) -> None:
+    assert h.record(test_function_and_module_are_raw_str) == raw(
+        str(test_function_and_module_are_raw_str)
+    )
+    assert h.record(json) == raw(str(json))
+
+
+def test_instance_without_own_text_is_object_repr(h: Harness) -> None:
+    value = Plain()
+    assert h.record(value) == raw(object.__repr__(value))
+
+
+def test_object_whose_str_raises_is_unrepr(h: Harness) -> None:
+    half_built = Point.__new__(Point)
+    assert h.record(half_built) == error("<unrepr>")
+    assert h.encoder.counters["repr_failed"] == 1
+
+
+def test_redacted_and_dropped_markers() -> None:
+    h = Harness()
+    assert h.named(parse(h.encoder.redacted())) == {
+        "kind": "Error",
+        "msg": "<redacted>",
+        "type": (16, "Redacted"),
+    }
+    assert h.named(parse(h.encoder.dropped())) == {
+        "kind": "Error",
+        "msg": "<dropped>",
+        "type": (16, "Dropped"),
+    }
+
+
+def test_string_and_int_helpers(h: Harness) -> None:
+    assert h.named(parse(h.encoder.string("<exit>"))) == s("<exit>")
+    assert h.named(parse(h.encoder.int_(3))) == i(3)
+    assert h.named(parse(h.encoder.int_(2**64))) == raw(str(2**64))
+
+
+def test_each_type_is_registered_once() -> None:
+    types = FakeTypes()
+    encoder = ValueEncoder(types)
+    for _ in range(3):
+        encoder.encode([1, "a", (None, True), {"k": 2.0}, 5])
+    assert sorted(types.calls) == sorted(set(types.calls))
+
+
+def test_container_type_is_registered_before_its_elements() -> None:
+    types = FakeTypes()
+    ValueEncoder(types).encode([("a", 1)])
+    assert [name for _, name in types.calls] == ["List", "Tuple", "String", "Int"]
+
+
+def test_cached_encodings_are_identical_to_fresh_ones() -> None:
+    first = Harness()
+    values = [0, 1, -1, 255, "a", "", "x" * 64, True, False, None]
+    texts = [first.encoder.encode(v) for v in values]
+    assert [first.encoder.encode(v) for v in values] == texts
+
+
+def test_one_and_true_stay_distinct(h: Harness) -> None:
+    assert h.record(1) == i(1)
+    assert h.record(True)["kind"] == "Bool"
+    assert h.record(1.0) == raw("1.0")
+
+
+def test_scrub_applies_to_string_and_raw_text() -> None:
+    h = Harness(scrub=lambda text: text.replace("hunter2", "***"))
+    assert h.record("pw=hunter2") == s("pw=***")
+    assert h.record(["hunter2"]) == seq([s("***")])
+    assert h.record(b"hunter2") == raw("b'***'")
+    assert h.record(Point(1, 2)) == raw("Point(1, 2)")
+
+
+def test_json_string_is_ascii_json_for_any_text() -> None:
+    for text in ["plain", "é", "😀", "a\udcffb", "\ud800", '\x00\n\t"\\']:
+        literal = json_string(text)
+        literal.encode("ascii")
+        assert isinstance(json.loads(literal), str)
+
+
+def test_json_string_renders_lone_surrogates_as_visible_escapes() -> None:
+    assert json.loads(json_string("caf\udcff")) == "caf\\udcff"
+    assert json.loads(json_string("😀")) == "😀"
+
+
+def test_limits_defaults_are_recorded_as_plain_data() -> None:
+    assert CaptureLimits().as_dict() == {
+        "max_depth": 10,
+        "max_items": 200,
+        "max_string_length": 10_000,
+        "max_total_items": 10_000,
+    }
