@@ -317,7 +317,7 @@ class ValueEncoder:
     def _int(self, v: int) -> str:
         """An exact int whose text is not cached yet."""
         if not _I64_MIN <= v <= _I64_MAX:
-            return self._raw(_render.big_int_text(v, self._max_chars))
+            return self._raw(_render.big_int_text(v, self._max_chars), bounded=True)
         tail = self._t_int or self._init_int()
         s = f'{{"kind":"Int","i":{v}{tail}'
         ints = self._ints
@@ -386,24 +386,26 @@ class ValueEncoder:
         self.counters["truncated"] += 1
         cap = self._max_chars
         scrub = self._scrub
-        if scrub is None:
-            head: str = str.__getitem__(text, slice(0, cap))
-        else:
-            head = str.__getitem__(
-                scrub(str.__getitem__(text, slice(0, cap + _SCRUB_OVERLAP))), slice(0, cap)
-            )
-        return f"{head}…<truncated: {n} chars>"
+        if scrub is not None:
+            text = scrub(str.__getitem__(text, slice(0, cap + _SCRUB_OVERLAP)))
+        return _render.cut(text, cap, f"{n} chars")
 
-    def _raw(self, text: str) -> str:
-        """A ``Raw`` record of type (16, "Object") for a rendered text (capped, scrubbed)."""
+    def _raw(self, text: str, *, bounded: bool = False) -> str:
+        """A ``Raw`` record of type (16, "Object") for a rendered text (capped, scrubbed).
+
+        ``bounded``: the renderer already cut the text and added its own size marker.
+        """
         tail = self._t_raw or self._init_raw()
         if type(text) is not str:
             text = str.__str__(text)  # a __str__ may return a str subclass
         n = len(text)
-        if n > self._max_chars:
+        if bounded or n <= self._max_chars:
+            if n > self._max_chars:
+                self.counters["truncated"] += 1
+            if self._scrub is not None:
+                text = self._scrub(text)
+        else:
             text = self._cut(text, n)
-        elif self._scrub is not None:
-            text = self._scrub(text)
         return '{"kind":"Raw","r":' + _json_text(text) + tail
 
     def _init_raw(self) -> str:
@@ -546,18 +548,21 @@ class ValueEncoder:
         return self._raw(object.__repr__(v))
 
     def _bytes(self, v: bytes, depth: int, walk: _Walk | None) -> str:
-        return self._raw(_render.bytes_text(v, self._max_chars))
+        return self._raw(_render.bytes_text(v, self._max_chars), bounded=True)
 
     def _bytearray(self, v: bytearray, depth: int, walk: _Walk | None) -> str:
-        return self._raw(_render.bytearray_text(v, self._max_chars))
+        return self._raw(_render.bytearray_text(v, self._max_chars), bounded=True)
 
     def _collection(self, v: object, depth: int, walk: _Walk | None) -> str:
-        return self._timed(v, _render.collection_text, self._max_items)
+        return self._timed(v, self._collection_text, bounded=True)
+
+    def _collection_text(self, v: object) -> str:
+        return _render.collection_text(v, self._max_items, self._max_chars)
 
     def _call_str(self, v: object, depth: int, walk: _Walk | None) -> str:
-        return self._timed(v, _str_of, 0)
+        return self._timed(v, str, bounded=False)
 
-    def _timed(self, v: object, render: Callable[[Any, int], str], arg: int) -> str:
+    def _timed(self, v: object, render: Callable[[Any], str], *, bounded: bool) -> str:
         """Run program code that renders ``v``, contain its failures, and time it.
 
         Any exception (even a BaseException other than KeyboardInterrupt/SystemExit) gives
@@ -566,7 +571,7 @@ class ValueEncoder:
         """
         start = time.perf_counter()
         try:
-            text = render(v, arg)
+            text = render(v)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException:
@@ -574,7 +579,7 @@ class ValueEncoder:
             self.counters["repr_failed"] += 1
             return self._error("<unrepr>")
         self._check_slow(type(v), start)
-        return self._raw(text)
+        return self._raw(text, bounded=bounded)
 
     def _check_slow(self, t: type, start: float) -> None:
         if time.perf_counter() - start > SLOW_RENDER_SECONDS and self._slow.get(id(t)) is not t:
@@ -583,10 +588,6 @@ class ValueEncoder:
                 self._slow.clear()
             self._slow[id(t)] = t
             self._handlers[id(t)] = (t, self._slow_repr)
-
-
-def _str_of(v: object, _unused: int) -> str:
-    return str(v)
 
 
 def _json_text(text: str) -> str:

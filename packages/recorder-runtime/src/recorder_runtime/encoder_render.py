@@ -43,15 +43,17 @@ COLLECTION: Final = 11  #: set, frozenset, deque without an own text: sliced whe
 CALL_STR: Final = 12  #: anything else: ``str(v)`` under the per-type time budget
 
 _MOCK_MODULE: Final = "unittest.mock"
-_BOUNDED_PROVIDERS: Final[dict[type, int]] = {
-    object: DEFAULT,
-    float: FLOAT,
-    bytes: BYTES,
-    bytearray: BYTEARRAY,
-    set: COLLECTION,
-    frozenset: COLLECTION,
-    collections.deque: COLLECTION,
-}
+#: Built-in classes whose text is produced without program code, or boundedly. A tuple
+#: searched by identity: hashing a class would run its metaclass's ``__hash__``.
+_BOUNDED_PROVIDERS: Final[tuple[tuple[type, int], ...]] = (
+    (object, DEFAULT),
+    (float, FLOAT),
+    (bytes, BYTES),
+    (bytearray, BYTEARRAY),
+    (set, COLLECTION),
+    (frozenset, COLLECTION),
+    (collections.deque, COLLECTION),
+)
 
 #: Integers up to this many bits (about 3,900 decimal digits) are rendered in decimal, like
 #: the reference; larger ones in bounded hexadecimal, because the decimal conversion is
@@ -87,7 +89,10 @@ def classify(cls: type) -> int:
     if _is_mock(mro):
         return MOCK
     provider = _text_provider(mro)
-    return _BOUNDED_PROVIDERS.get(provider, CALL_STR) if provider is not None else CALL_STR
+    for klass, shape in _BOUNDED_PROVIDERS:
+        if provider is klass:
+            return shape
+    return CALL_STR
 
 
 def _is_mock(mro: tuple[type, ...]) -> bool:
@@ -119,50 +124,60 @@ def mock_text(value: object) -> str:
     return f"<{type_name(type(value))} id='{id(value)}'>"
 
 
-def bytes_text(value: bytes, cap: int) -> str:
-    """``str(value)`` of bytes (or a subclass), with at most ``cap`` bytes converted.
+def cut(text: str, cap: int, what: str) -> str:
+    """``text`` cut to ``cap`` characters plus a marker naming the original size ``what``."""
+    return f"{str.__getitem__(text, slice(0, cap))}…<truncated: {what}>"
 
-    ``bytes.__repr__`` rather than ``str()``: under ``python -b`` ``str(bytes)`` emits a
-    BytesWarning on the program's stderr (``-bb`` raises it).
+
+def bytes_text(value: bytes, cap: int) -> str:
+    """``str(value)`` of bytes (or a subclass), at most ``cap`` characters (plus marker).
+
+    Only the first ``cap`` bytes are converted. ``bytes.__repr__`` rather than ``str()``:
+    under ``python -b`` ``str(bytes)`` emits a BytesWarning on the program's stderr.
     """
     size = bytes.__len__(value)
-    if size <= cap:
-        return bytes.__repr__(value)
-    head = bytes.__getitem__(value, slice(0, cap))
-    return f"{bytes.__repr__(head)}…<truncated: {size} bytes>"
+    head = value if size <= cap else bytes.__getitem__(value, slice(0, cap))
+    text: str = bytes.__repr__(head)
+    if size <= cap and len(text) <= cap:
+        return text
+    return cut(text, cap, f"{size} bytes")
 
 
 def bytearray_text(value: bytearray, cap: int) -> str:
     """Like :func:`bytes_text` for bytearray (its repr names the type: ``bytearray(b'…')``)."""
     size = bytearray.__len__(value)
-    if size <= cap:
-        return bytearray.__repr__(value)
-    head = bytearray.__getitem__(value, slice(0, cap))
-    return f"{bytearray.__repr__(head)}…<truncated: {size} bytes>"
+    head = value if size <= cap else bytearray.__getitem__(value, slice(0, cap))
+    text: str = bytearray.__repr__(head)
+    if size <= cap and len(text) <= cap:
+        return text
+    return cut(text, cap, f"{size} bytes")
 
 
-def collection_text(value: object, cap: int) -> str:
-    """``str(value)`` of a set, frozenset or deque, with at most ``cap`` elements rendered.
+def collection_text(value: object, items: int, cap: int) -> str:
+    """``str(value)`` of a set, frozenset or deque: at most ``items`` elements rendered and
+    ``cap`` characters kept (plus a marker holding the true size).
 
     Short collections use the built-in repr itself (identical to what the reference shows);
-    long ones render their first ``cap`` elements the same way and end with a marker holding
-    the true length. Element reprs are program code, so the caller times this call.
+    long ones render their first ``items`` elements the same way. Element reprs are program
+    code, so the caller times this call.
     """
     base: Any = _collection_base(type(value))
     size: int = base.__len__(value)
-    if size <= cap:
+    if size <= items:
         text: str = base.__repr__(value)
-        return text
+        return text if len(text) <= cap else cut(text, cap, f"{len(text)} chars")
     # list(islice(...)) runs entirely in C: no program code can mutate the collection mid-way.
-    head = list(itertools.islice(base.__iter__(value), cap))
+    head = list(itertools.islice(base.__iter__(value), items))
     body = ", ".join([repr(item) for item in head])
+    if len(body) > cap:
+        body = str.__getitem__(body, slice(0, cap))
     more = f"…<truncated: {size} items>"
     name = type_name(type(value))
-    if base is set:
-        return f"{{{body}, {more}}}" if name == "set" else f"{name}({{{body}, {more}}})"
-    if base is frozenset:
-        return f"{name}({{{body}, {more}}})"
-    return f"{name}([{body}, {more}])"
+    if base is set and name == "set":
+        return f"{{{body}{more}}}"
+    if base is set or base is frozenset:
+        return f"{name}({{{body}{more}}})"
+    return f"{name}([{body}{more}])"
 
 
 def _collection_base(cls: type) -> type:
@@ -175,22 +190,26 @@ def _collection_base(cls: type) -> type:
 
 
 def big_int_text(value: int, cap: int) -> str:
-    """Text of an int outside i64 that never raises and costs O(cap).
+    """Text of an int outside i64 that never raises and costs O(cap), at most ``cap``
+    characters plus a marker.
 
     Decimal (``str(v)``, as the reference writes) up to :data:`DECIMAL_INT_MAX_BITS`;
-    beyond, the leading ``cap`` hex digits and the size: ``0x1f3a…<int with 16610 bits>``.
+    beyond, the leading hex digits and the size: ``0x1f3a…<int with 16610 bits>``.
     """
     bits = int.bit_length(value)
     if bits <= DECIMAL_INT_MAX_BITS:
         try:
-            return int.__repr__(value)
+            text = int.__repr__(value)
         except ValueError:
             pass  # the program lowered sys.set_int_max_str_digits(): fall through to hex
+        else:
+            return text if len(text) <= cap else cut(text, cap, f"int with {len(text)} digits")
     negative = int.__lt__(value, 0)
     magnitude = int.__neg__(value) if negative else value
+    text = f"{'-' if negative else ''}0x"
     digits = (bits + 3) // 4
-    sign = "-" if negative else ""
-    if digits <= cap:
-        return f"{sign}0x{magnitude:x}"
-    head = magnitude >> ((digits - cap) * 4)
-    return f"{sign}0x{head:x}…<int with {bits} bits>"
+    room = max(cap - len(text), 1)
+    if digits <= room:
+        return f"{text}{magnitude:x}"
+    head = magnitude >> ((digits - room) * 4)
+    return f"{text}{head:x}…<int with {bits} bits>"

@@ -1,0 +1,558 @@
+"""Hostile values: the encoder never raises, never runs protocols it does not need, stays bounded.
+
+Reliability matrix rows C1-C12 (../shared/reliability.md) and facts V1-V8.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tracemalloc
+from typing import Any, NoReturn
+from unittest import mock
+
+import pytest
+from test_encoder_support import FakeTypes, Harness
+
+from recorder_errors import ErrorCode, UsageError
+from recorder_runtime.encoder import CaptureLimits, ValueEncoder
+
+
+class Touched(Exception):
+    """Raised by every protocol method the encoder must never call."""
+
+
+def _touched(*_args: Any, **_kwargs: Any) -> NoReturn:
+    raise Touched
+
+
+def kinds(record: Any) -> list[str]:
+    return [element["kind"] for element in record["elements"]]
+
+
+# ---------------------------------------------------------------- C1: raising renderings
+
+
+def test_raising_repr_gives_unrepr() -> None:
+    class Bad:
+        def __repr__(self) -> str:
+            raise ValueError("no")
+
+    h = Harness()
+    assert h.record(Bad())["msg"] == "<unrepr>"
+    assert h.encoder.counters["repr_failed"] == 1
+
+
+def test_str_raising_a_base_exception_gives_unrepr() -> None:
+    class Odd(BaseException):
+        pass
+
+    class Bad:
+        def __str__(self) -> str:
+            raise Odd
+
+    class Closing:
+        def __str__(self) -> str:
+            raise GeneratorExit
+
+    h = Harness()
+    assert h.record(Bad())["msg"] == "<unrepr>"
+    assert h.record(Closing())["msg"] == "<unrepr>"
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+def test_keyboard_interrupt_and_system_exit_from_str_reach_the_program(
+    exc: type[BaseException],
+) -> None:
+    class Interrupted:
+        def __str__(self) -> str:
+            raise exc
+
+    with pytest.raises(exc):
+        Harness().encoder.encode(Interrupted())
+
+
+def test_raising_element_does_not_spoil_its_container() -> None:
+    class Bad:
+        def __repr__(self) -> str:
+            raise RuntimeError
+
+    record = Harness().record([1, Bad(), "x"])
+    assert kinds(record) == ["Int", "Error", "String"]
+
+
+def test_str_returning_a_str_subclass_is_plain_text() -> None:
+    class Loud(str):
+        def __len__(self) -> int:
+            raise Touched
+
+    class Shouty:
+        def __str__(self) -> str:
+            return Loud("HI")
+
+    assert Harness().record(Shouty())["r"] == "HI"
+
+
+def test_huge_rendered_text_is_capped_with_its_length() -> None:
+    class Huge:
+        def __repr__(self) -> str:
+            return "y" * 50_000
+
+    h = Harness(CaptureLimits(max_string_length=100))
+    assert h.record(Huge())["r"] == "y" * 100 + "…<truncated: 50000 chars>"
+    assert h.encoder.counters["truncated"] == 1
+
+
+# ---------------------------------------------------------------- C2: slow renderings
+
+
+class FakeClock:
+    """A perf_counter whose every reading is ``step`` seconds after the previous one."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_a_type_found_slow_is_not_rendered_by_its_repr_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = []
+
+    class Slow:
+        def __repr__(self) -> str:
+            calls.append(1)
+            return "slow"
+
+    monkeypatch.setattr("recorder_runtime.encoder.time.perf_counter", FakeClock(step=1.0))
+    h = Harness()
+    first = Slow()
+    second = Slow()
+    assert h.record(first)["r"] == "slow"
+    assert h.record(second)["r"] == object.__repr__(second)
+    assert h.record([second])["elements"][0]["r"] == object.__repr__(second)
+    assert calls == [1]
+    assert h.encoder.counters["slow_types"] == 1
+    assert h.encoder.counters["repr_skipped"] == 2
+
+
+def test_a_fast_type_keeps_its_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Quick:
+        def __repr__(self) -> str:
+            return "quick"
+
+    monkeypatch.setattr("recorder_runtime.encoder.time.perf_counter", FakeClock(step=0.001))
+    h = Harness()
+    assert [h.record(Quick())["r"] for _ in range(3)] == ["quick"] * 3
+    assert h.encoder.counters["slow_types"] == 0
+
+
+# ---------------------------------------------------------------- C3, C4: lying types
+
+
+def test_lying_class_claiming_dict_is_rendered_as_what_it_is() -> None:
+    class Liar:
+        @property  # type: ignore[misc]
+        def __class__(self) -> type:
+            return dict
+
+    value = Liar()
+    assert isinstance(value, dict)  # the lie works on isinstance...
+    assert Harness().record(value)["r"] == object.__repr__(value)  # ...not on the encoder
+
+
+def test_raising_getattribute_is_never_triggered() -> None:
+    class Guarded:
+        def __getattribute__(self, name: str) -> Any:
+            raise RuntimeError(name)
+
+    value = Guarded()
+    assert Harness().record(value)["r"] == object.__repr__(value)
+
+
+def test_metaclass_getattribute_raising_neither_instance_nor_class_fails() -> None:
+    class Meta(type):
+        def __getattribute__(cls, name: str) -> Any:
+            raise RuntimeError(name)
+
+    class Hidden(metaclass=Meta):
+        pass
+
+    h = Harness()
+    value = Hidden()
+    assert h.record(value)["r"] == object.__repr__(value)
+    assert h.record(Hidden)["kind"] == "Raw"
+
+
+def test_metaclass_hash_and_eq_are_never_called() -> None:
+    class Meta(type):
+        __hash__ = _touched
+        __eq__ = _touched
+
+    class Strange(metaclass=Meta):
+        def __repr__(self) -> str:
+            return "strange"
+
+    h = Harness()
+    assert [h.record(Strange())["r"] for _ in range(2)] == ["strange", "strange"]
+
+
+# ---------------------------------------------------------------- C5: mocks
+
+
+def test_magicmock_is_rendered_without_a_single_recorded_call() -> None:
+    value: Any = mock.MagicMock()
+    value.__str__.return_value = "configured"
+    h = Harness()
+    record = h.record(value)
+    assert record["r"] == f"<MagicMock id='{id(value)}'>"
+    assert value.mock_calls == []
+    assert not value.__str__.called
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [mock.Mock, mock.NonCallableMagicMock, mock.AsyncMock, lambda: mock.MagicMock(spec=dict)],
+)
+def test_mocks_inside_containers_record_no_calls(factory: Any) -> None:
+    value = factory()
+    Harness().record([value, {"m": value}, (value,)])
+    assert value.mock_calls == []
+    assert value.method_calls == []
+
+
+# ---------------------------------------------------------------- C6: protocols never called
+
+
+class Explosive:
+    """Every protocol an encoder could be tempted to call raises."""
+
+    __bool__ = _touched
+    __len__ = _touched
+    __iter__ = _touched
+    __eq__ = _touched
+    __hash__ = _touched
+    __getitem__ = _touched
+    __contains__ = _touched
+
+
+def test_bool_len_iter_eq_hash_are_never_called() -> None:
+    value = Explosive()
+    assert Harness().record(value)["r"] == object.__repr__(value)
+
+
+def test_unhashable_and_eq_raising_keys_and_elements() -> None:
+    class Key:
+        __eq__ = _touched
+
+        def __hash__(self) -> int:
+            return id(self)
+
+        def __repr__(self) -> str:
+            return "Key"
+
+    record = Harness().record({Key(): Explosive(), Key(): [Explosive()]})
+    assert [pair["elements"][0]["r"] for pair in record["elements"]] == ["Key", "Key"]
+
+
+class SneakyList(list[Any]):
+    __iter__ = _touched
+    __len__ = _touched
+    __getitem__ = _touched
+    __repr__ = _touched
+    __str__ = _touched
+    __bool__ = _touched
+
+
+class SneakyTuple(tuple[Any, ...]):
+    __iter__ = _touched
+    __len__ = _touched
+    __getitem__ = _touched
+    __repr__ = _touched
+
+
+class SneakyDict(dict[Any, Any]):
+    __iter__ = _touched
+    __len__ = _touched
+    __getitem__ = _touched
+    items = _touched
+    keys = _touched
+    values = _touched
+    __repr__ = _touched
+
+
+class SneakyStr(str):
+    __len__ = _touched
+    __getitem__ = _touched
+    __iter__ = _touched
+    __str__ = _touched
+    __repr__ = _touched
+
+
+class SneakyInt(int):
+    __str__ = _touched
+    __repr__ = _touched
+    __index__ = _touched
+    __int__ = _touched
+    __format__ = _touched
+    __lt__ = _touched
+
+
+def test_list_subclass_overrides_are_never_called() -> None:
+    record = Harness().record(SneakyList([1, "a"]))
+    assert kinds(record) == ["Int", "String"]
+    assert record["type"] == (0, "List")
+
+
+def test_tuple_subclass_overrides_are_never_called() -> None:
+    assert kinds(Harness().record(SneakyTuple((1, 2)))) == ["Int", "Int"]
+
+
+def test_dict_subclass_overrides_are_never_called() -> None:
+    record = Harness().record(SneakyDict(a=1))
+    assert record["elements"][0]["elements"][1]["i"] == 1
+
+
+def test_str_and_int_subclass_overrides_are_never_called() -> None:
+    h = Harness()
+    assert h.record(SneakyStr("text"))["text"] == "text"
+    assert h.record(SneakyInt(5))["i"] == 5
+    assert h.record(SneakyInt(2**70))["r"] == str(2**70)
+    assert h.record(SneakyStr("t" * 20_000))["text"].startswith("tttt")
+
+
+# ---------------------------------------------------------------- C7: big containers
+
+
+class Counted:
+    """Counts how many instances were rendered."""
+
+    renders = 0
+
+    def __repr__(self) -> str:
+        Counted.renders += 1
+        return "c"
+
+
+def test_million_list_shows_max_items_and_the_true_length() -> None:
+    h = Harness()
+    record = h.record(list(range(1_000_000)))
+    assert len(record["elements"]) == 201
+    assert record["elements"][199]["i"] == 199
+    assert record["elements"][200]["msg"] == "<truncated: 1000000 items>"
+    assert h.encoder.counters["items_capped"] == 1
+
+
+def test_million_list_renders_only_the_shown_items() -> None:
+    Counted.renders = 0
+    Harness().record([Counted()] * 1_000_000)
+    assert Counted.renders == 200
+
+
+def test_million_dict_and_tuple_and_set_are_capped() -> None:
+    h = Harness(CaptureLimits(max_items=3))
+    assert h.record(dict.fromkeys(range(10**6), 0))["elements"][-1]["msg"] == (
+        "<truncated: 1000000 items>"
+    )
+    assert len(h.record(tuple(range(10**6)))["elements"]) == 4
+    text = h.record(set(range(10**6)))["r"]
+    assert text.startswith("{") and text.endswith("…<truncated: 1000000 items>}")
+
+
+def test_big_set_renders_only_the_shown_elements() -> None:
+    Counted.renders = 0
+    Harness(CaptureLimits(max_items=5)).record({Counted() for _ in range(1000)})
+    assert Counted.renders == 5
+
+
+def test_shared_subcontainers_cannot_multiply_past_the_value_budget() -> None:
+    inner = list(range(200))
+    h = Harness(CaptureLimits(max_total_items=1000))
+    text = h.encoder.encode([[inner] * 200] * 200)
+    assert text.count('"kind":"Int"') < 1000
+    assert h.encoder.counters["items_capped"] > 0
+
+
+def test_zero_items_shows_only_the_length() -> None:
+    record = Harness(CaptureLimits(max_items=0)).record([1, 2, 3])
+    assert record["elements"] == [
+        {"kind": "Error", "msg": "<truncated: 3 items>", "type": (16, "Object")}
+    ]
+
+
+# ---------------------------------------------------------------- C8, C9: depth and cycles
+
+
+def test_deep_nesting_is_cut_at_max_depth_without_recursion_error() -> None:
+    value: list[Any] = []
+    for _ in range(100_000):
+        value = [value]
+    h = Harness()
+    record = h.record(value)
+    for _ in range(10):
+        record = record["elements"][0]
+    assert record["msg"] == "<depth limit: list of 1 items>"
+    assert h.encoder.counters["depth_cut"] == 1
+
+
+def test_deep_dict_nesting_is_cut() -> None:
+    value: dict[str, Any] = {}
+    for _ in range(100_000):
+        value = {"k": value}
+    text = Harness(CaptureLimits(max_depth=3)).encoder.encode(value)
+    assert "<depth limit: dict of 1 items>" in text
+
+
+def test_depth_zero_replaces_every_container() -> None:
+    assert Harness(CaptureLimits(max_depth=0)).record((1,))["msg"] == (
+        "<depth limit: tuple of 1 items>"
+    )
+
+
+def test_self_referential_list_and_dict_get_a_cycle_marker() -> None:
+    lst: list[Any] = [1]
+    lst.append(lst)
+    dct: dict[str, Any] = {}
+    dct["self"] = dct
+    h = Harness()
+    assert h.record(lst)["elements"][1]["msg"] == "<cycle: list>"
+    assert h.record(dct)["elements"][0]["elements"][1]["msg"] == "<cycle: dict>"
+    assert h.encoder.counters["cycles"] == 2
+
+
+def test_mutual_cycle_is_cut() -> None:
+    a: list[Any] = []
+    b: list[Any] = [a]
+    a.append(b)
+    assert "<cycle: list>" in Harness().encoder.encode(a)
+
+
+def test_shared_but_acyclic_values_are_shown_in_full() -> None:
+    shared = [1]
+    record = Harness().record([shared, shared])
+    assert kinds(record) == ["Sequence", "Sequence"]
+
+
+def test_reentrant_encoding_does_not_see_the_outer_path() -> None:
+    """Per-value state: a second encode during the first (as another thread would) is clean."""
+    h = Harness()
+    box: list[Any] = []
+
+    class Peeker:
+        def __repr__(self) -> str:
+            box.pop()  # peek once: the inner encode sees [1]
+            return h.encoder.encode(box)
+
+    box.extend([1, Peeker()])
+    inner = json.loads(h.record(box)["elements"][1]["r"])
+    assert inner["kind"] == "Sequence"
+    assert [element["kind"] for element in inner["elements"]] == ["Int"]
+    assert h.encoder.counters["cycles"] == 0
+
+
+# ---------------------------------------------------------------- C10: huge scalars
+
+
+def test_huge_int_never_raises_and_is_bounded() -> None:
+    h = Harness(CaptureLimits(max_string_length=50))
+    text = h.record(10**5000)["r"]
+    assert text.startswith("0x") and text.endswith("…<int with 16610 bits>")
+    assert h.record(-(10**5000))["r"].startswith("-0x")
+
+
+def test_int_too_long_for_the_programs_digit_limit_is_hex() -> None:
+    if not hasattr(sys, "set_int_max_str_digits"):
+        pytest.skip("no int digit limit on this interpreter")
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        assert Harness().record(10**1000)["r"] == hex(10**1000)
+    finally:
+        sys.set_int_max_str_digits(old)
+
+
+def test_hundred_megabyte_str_and_bytes_are_sliced_before_converting() -> None:
+    big_str = "x" * 100_000_000
+    big_bytes = b"y" * 100_000_000
+    h = Harness(CaptureLimits(max_string_length=1000))
+    tracemalloc.start()
+    try:
+        text = h.record(big_str)["text"]
+        raw = h.record(big_bytes)["r"]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert text == "x" * 1000 + "…<truncated: 100000000 chars>"
+    assert raw == "b'" + "y" * 998 + "…<truncated: 100000000 bytes>"
+    assert peak < 1_000_000
+
+
+def test_truncated_string_is_scrubbed_across_the_cut() -> None:
+    h = Harness(CaptureLimits(max_string_length=10), scrub=lambda t: t.replace("SECRET", "*"))
+    assert h.record("abcdefgSECRET" + "z" * 100)["text"] == "abcdefg*zz…<truncated: 113 chars>"
+
+
+# ---------------------------------------------------------------- C11: strict JSON
+
+
+def test_lone_surrogates_nan_inf_and_odd_keys_parse_strictly() -> None:
+    value = {
+        "caf\udcff": [float("nan"), float("inf"), -float("inf")],
+        None: "\ud800",
+        (1, "t"): b"\xff",
+        frozenset({1}): 1.5,
+        3.25: {"\udcff": "\U0001f600"},
+    }
+    record = Harness().record(value)
+    keys = [pair["elements"][0] for pair in record["elements"]]
+    assert [key["kind"] for key in keys] == ["String", "None", "Tuple", "Raw", "Raw"]
+    assert keys[0]["text"] == "caf\\udcff"
+
+
+def test_scrub_failure_becomes_a_marker_not_an_exception() -> None:
+    def broken(text: str) -> str:
+        raise RuntimeError("scrubber bug")
+
+    h = Harness(scrub=broken)
+    assert h.record("text") == {
+        "kind": "Error",
+        "msg": "<encoding failed: RuntimeError>",
+        "type": (16, "Object"),
+    }
+    assert h.encoder.counters["encode_failed"] == 1
+
+
+def test_registry_failure_propagates_to_the_caller() -> None:
+    class Broken(FakeTypes):
+        def type_id(self, kind: int, lang_type: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        ValueEncoder(Broken()).encode(1)
+
+
+# ---------------------------------------------------------------- limits
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_depth": -1},
+        {"max_depth": 101},
+        {"max_items": -1},
+        {"max_string_length": 0},
+        {"max_total_items": 0},
+        {"max_items": True},
+        {"max_depth": 2.0},
+        {"max_string_length": "10"},
+    ],
+)
+def test_invalid_limits_are_usage_errors(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(UsageError) as caught:
+        CaptureLimits(**kwargs)
+    assert caught.value.code is ErrorCode.INVALID_POLICY_VALUE
+    assert caught.value.exit_code == 2
