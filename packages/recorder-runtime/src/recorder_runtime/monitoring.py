@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from types import CodeType
+from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
 from recorder_errors import ErrorCode, enverr, usage
@@ -164,9 +164,18 @@ class MonitoringBackend:
             local_events = events.LINE | events.PY_RETURN | events.PY_YIELD | events.PY_RESUME
             set_local_events = sys.monitoring.set_local_events
 
+        def frame_of(code: CodeType) -> FrameType:
+            """The instrumented frame: normally fixed depth, searched when a wrapper is added."""
+            frame: FrameType | None = getframe(_FRAME_DEPTH + 1)
+            while frame is not None and frame.f_code is not code:
+                frame = frame.f_back
+            return frame if frame is not None else getframe(_FRAME_DEPTH + 1)
+
         def py_start(code: CodeType, offset: int) -> object:
             info = infos.get(code)
             frame = getframe(_FRAME_DEPTH)
+            if frame.f_code is not code:
+                frame = frame_of(code)
             if info is None:
                 info = code_info(code, frame)
                 if info.trace and backend.tool_id is not None:
@@ -181,18 +190,21 @@ class MonitoringBackend:
             return None
 
         def py_resume(code: CodeType, offset: int) -> object:
-            on_resume(code, getframe(_FRAME_DEPTH))
+            frame = getframe(_FRAME_DEPTH)
+            on_resume(code, frame if frame.f_code is code else frame_of(code))
             return None
 
         def py_throw(code: CodeType, offset: int, exc: BaseException) -> None:
             info = infos.get(code)
             if info is not None and info.trace:
-                on_throw(code, getframe(_FRAME_DEPTH), exc)
+                frame = getframe(_FRAME_DEPTH)
+                on_throw(code, frame if frame.f_code is code else frame_of(code), exc)
 
         def line(code: CodeType, lineno: int) -> object:
             if recorder.finished:
                 return disable
-            on_line(code, getframe(_FRAME_DEPTH), lineno)
+            frame = getframe(_FRAME_DEPTH)
+            on_line(code, frame if frame.f_code is code else frame_of(code), lineno)
             return None
 
         def py_return(code: CodeType, offset: int, value: object) -> None:
