@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from recorder_errors import ErrorCode, ErrorKind, RecorderError
 from recorder_runtime.metadata import build_metadata, write_json_file, write_paths
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from recorder_errors import ErrorCode, ErrorKind, RecorderError
 from recorder_runtime.metadata import write_json_file
 from recorder_runtime.staging import METADATA_FILE, OutputStaging, staging_prefix

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from recorder_errors import EnvironmentError as RecEnvError
 from recorder_errors import ErrorCode, ErrorKind, RecorderError
 from recorder_runtime.writer import TraceWriter, json_string

@@ -32,9 +32,9 @@ import threading
 import weakref
 from collections.abc import Sequence
 from json.encoder import encode_basestring_ascii
-from typing import Protocol
+from typing import Any, Protocol
 
-from recorder_errors import ErrorCode, RecorderError, enverr, from_exception, target
+from recorder_errors import ErrorCode, RecorderError, bug, enverr, from_exception, target
 
 __all__ = ["NONE_TYPE_JSON", "FailpointHook", "TraceWriter", "json_string"]
 
@@ -60,6 +60,11 @@ _OPEN_FLAGS = (
     | getattr(os, "O_BINARY", 0)
 )
 _FILE_MODE = 0o600
+# Longest a lock may be waited for before the writer assumes it was leaked by an interrupted
+# critical section (see _lock_lost). Registrations hold theirs for microseconds; a flush holds
+# its lock for one disk write, which a stalled filesystem may stretch.
+_REG_LOCK_TIMEOUT = 10.0
+_IO_LOCK_TIMEOUT = 120.0
 
 
 class FailpointHook(Protocol):
@@ -107,12 +112,10 @@ class TraceWriter:
         self._returns = 0
         self._io_lock = threading.Lock()
         self._reg_lock = threading.Lock()
-        self._path_ids: dict[str, int] = {}
-        self._function_ids: dict[object, int] = {}
-        self._variable_ids: dict[str, int] = {}
-        self._type_ids: dict[tuple[int, str, str], int] = {}
-        self._n_functions = 0
-        self._n_types = 0
+        self._path_ids: dict[Any, int] = {}
+        self._function_ids: dict[Any, int] = {}
+        self._variable_ids: dict[Any, int] = {}
+        self._type_ids: dict[Any, int] = {}
         self._fd = -1
         self._identity = (0, 0)
         self._owner_pid = os.getpid()
@@ -147,47 +150,26 @@ class TraceWriter:
         pid = self._path_ids.get(path)
         if pid is not None:
             return pid
-        with self._reg_lock:
-            pid = self._path_ids.get(path)
-            if pid is None:
-                pid = len(self.paths)
-                self._buf.append('{"Path":' + json_string(path) + "}")
-                self.paths.append(path)
-                self._path_ids[path] = pid
-        self._maybe_flush()
-        return pid
+        return self._register(self._path_ids, path, '{"Path":' + json_string(path) + "}", path)
 
     def function_id(self, key: object, path_id: int, line: int, name: str) -> int:
         """Dense id for the function identified by ``key`` (never by ``name`` alone)."""
         fid = self._function_ids.get(key)
         if fid is not None:
             return fid
-        with self._reg_lock:
-            fid = self._function_ids.get(key)
-            if fid is None:
-                fid = self._n_functions
-                self._buf.append(
-                    f'{{"Function":{{"path_id":{path_id:d},"line":{line:d},'
-                    f'"name":{json_string(name)}}}}}'
-                )
-                self._n_functions = fid + 1
-                self._function_ids[key] = fid
-        self._maybe_flush()
-        return fid
+        text = (
+            f'{{"Function":{{"path_id":{path_id:d},"line":{line:d},"name":{json_string(name)}}}}}'
+        )
+        return self._register(self._function_ids, key, text)
 
     def variable_id(self, name: str) -> int:
         """Dense id of a variable *name*; the first time, appends ``{"VariableName": name}``."""
         vid = self._variable_ids.get(name)
         if vid is not None:
             return vid
-        with self._reg_lock:
-            vid = self._variable_ids.get(name)
-            if vid is None:
-                vid = len(self._variable_ids)
-                self._buf.append('{"VariableName":' + json_string(name) + "}")
-                self._variable_ids[name] = vid
-        self._maybe_flush()
-        return vid
+        return self._register(
+            self._variable_ids, name, '{"VariableName":' + json_string(name) + "}"
+        )
 
     def type_id(self, kind: int, lang_type: str, specific_info: str = NONE_TYPE_JSON) -> int:
         """Dense id of a type; the first time, appends its ``Type`` event.
@@ -200,18 +182,83 @@ class TraceWriter:
         tid = self._type_ids.get(key)
         if tid is not None:
             return tid
-        with self._reg_lock:
-            tid = self._type_ids.get(key)
-            if tid is None:
-                tid = self._n_types
-                self._buf.append(
-                    f'{{"Type":{{"kind":{kind:d},"lang_type":{json_string(lang_type)},'
-                    f'"specific_info":{specific_info}}}}}'
+        text = (
+            f'{{"Type":{{"kind":{kind:d},"lang_type":{json_string(lang_type)},'
+            f'"specific_info":{specific_info}}}}}'
+        )
+        return self._register(self._type_ids, key, text)
+
+    def _register(
+        self, table: dict[Any, int], key: object, text: str, path: str | None = None
+    ) -> int:
+        """Slow path of every registry: define the next id, then publish it.
+
+        The defining event enters the buffer before the id is visible in ``table``, so no
+        thread can use an id ahead of its definition. An asynchronous exception (Ctrl-C lands
+        inside recorder code most of the time, fact R3) between those two steps is settled by
+        :meth:`_settle`, so ids never shift.
+        """
+        if self.broken is not None:
+            return 0  # every event is dropped from now on; any id will do
+        if not self._reg_lock.acquire(timeout=_REG_LOCK_TIMEOUT):
+            self._lock_lost("register")
+            return 0
+        try:
+            found = table.get(key)
+            if found is not None:
+                return found
+            new_id = len(table)
+            self._define(table, key, new_id, path, text)
+        finally:
+            self._reg_lock.release()
+        self._pending += len(text)
+        if self._pending > self.buffer_limit:
+            self.flush()
+        return new_id
+
+    def _define(
+        self, table: dict[Any, int], key: object, new_id: int, path: str | None, text: str
+    ) -> None:
+        """Append the defining event, then publish the id (called under ``_reg_lock``)."""
+        flushed = self._flushed_events
+        try:
+            self._buf.append(text)
+            self._publish(table, key, new_id, path)
+        except BaseException:
+            self._settle(table, key, new_id, path, text, flushed)
+            raise
+
+    def _publish(self, table: dict[Any, int], key: object, new_id: int, path: str | None) -> None:
+        """Record ``key -> new_id`` (idempotent, so :meth:`_settle` may finish it)."""
+        if path is not None and len(self.paths) == new_id:
+            self.paths.append(path)
+        table[key] = new_id
+
+    def _settle(
+        self,
+        table: dict[Any, int],
+        key: object,
+        new_id: int,
+        path: str | None,
+        text: str,
+        flushed: int,
+    ) -> None:
+        """Make an interrupted registration whole, or stop the stream if that is impossible."""
+        if table.get(key) == new_id:
+            return
+        if any(item is text for item in self._buf):
+            self._publish(table, key, new_id, path)  # defined in the stream: finish publishing
+        elif self._flushed_events != flushed:
+            # A flush ran meanwhile, so the definition may already be on disk; continuing could
+            # shift every later id of this space. A stopped stream is honest, a shifted one not.
+            self._break(
+                enverr(
+                    ErrorCode.IO,
+                    "an id registration was interrupted; the event stream was stopped",
+                    path=self.events_path,
+                    op="register",
                 )
-                self._n_types = tid + 1
-                self._type_ids[key] = tid
-        self._maybe_flush()
-        return tid
+            )
 
     # ------------------------------------------------------------------ events
 
@@ -295,29 +342,46 @@ class TraceWriter:
         Raises the classified error the first time writing fails; afterwards (and after close,
         and in a forked child) it drops the buffer silently.
         """
-        with self._io_lock:
+        if not self._io_lock.acquire(timeout=_IO_LOCK_TIMEOUT):
+            self._lock_lost("write")
+            return
+        try:
             self._flush_locked()
+        finally:
+            self._io_lock.release()
 
     def _flush_locked(self) -> None:
+        """Write the buffered events (caller holds ``_io_lock``).
+
+        Written to survive an asynchronous exception at any point where CPython can deliver
+        one (after a call returns): the chunk leaves the buffer only once it is on disk, and
+        an interrupted write is judged by the kernel's file offset, not by our bookkeeping.
+        """
         buf = self._buf
         n = len(buf)
         if n == 0:
             return
-        chunk = buf[:n]
-        del buf[:n]  # appends made meanwhile sit after index n and survive
-        self._pending = sum(len(s) for s in buf) if buf else 0
         if self.closed or self.detached or self.broken is not None:
+            del buf[:n]  # appends made meanwhile sit after index n and survive
             self.dropped_events += n
+            self._pending = 0
             return
-        text = ",".join(chunk)
-        if self._any_written:
-            text = "," + text
-        before = self.bytes_written
+        start = self.bytes_written  # the file offset: we only ever write sequentially
+        size = calls = returns = -1
         try:
+            text = ",".join(buf[:n])
+            if self._any_written:
+                text = "," + text
+            data = text.encode("utf-8", "backslashreplace")
+            calls = text.count(_CALL_MARK)
+            returns = text.count(_RETURN_MARK)
+            size = len(data)
             if self._failpoints is not None:
                 self._failpoints.fire("writer.write")
-            self._write(text.encode("utf-8", "backslashreplace"))
+            self._write(data)
+            remaining = sum(map(len, buf[n:]))
         except Exception as exc:
+            del buf[:n]
             self.dropped_events += n
             err = self._classify(exc, "write")
             self._break(err)
@@ -325,26 +389,49 @@ class TraceWriter:
                 raise
             raise err from exc
         except BaseException:
-            # KeyboardInterrupt/SystemExit pass through untouched. If nothing reached the file,
-            # the events go back to the buffer; a half-written chunk makes the stream unusable.
-            if self.bytes_written == before:
-                buf[0:0] = chunk
-                self._pending += sum(len(s) for s in chunk)
-            else:
-                self.dropped_events += n
-                self._break(
-                    enverr(
-                        ErrorCode.IO,
-                        "writing the trace was interrupted half-way",
-                        path=self.events_path,
-                        op="write",
-                    )
-                )
+            self._settle_interrupted_write(n, start, size, calls, returns)
             raise
+        # No call below this line: nothing can interrupt the bookkeeping half-way.
+        del buf[:n]
+        self._pending = remaining
         self._any_written = True
         self._flushed_events += n
-        self._calls += text.count(_CALL_MARK)
-        self._returns += text.count(_RETURN_MARK)
+        self._calls += calls
+        self._returns += returns
+
+    def _settle_interrupted_write(
+        self, n: int, start: int, size: int, calls: int, returns: int
+    ) -> None:
+        """After KeyboardInterrupt/SystemExit in a flush: keep, finish or stop the stream.
+
+        Nothing reached the file: the events stay buffered (nothing lost). Everything did: the
+        flush counts as done (nothing duplicated later). Part of it did: the stream cannot be
+        continued truthfully, so the writer is broken.
+        """
+        try:
+            offset = os.lseek(self._fd, 0, os.SEEK_CUR)
+        except OSError:
+            offset = -1
+        if offset == start:
+            return
+        if size >= 0 and offset == start + size:
+            self.bytes_written = offset
+            del self._buf[:n]
+            self._any_written = True
+            self._flushed_events += n
+            self._calls += calls
+            self._returns += returns
+            return
+        del self._buf[:n]
+        self.dropped_events += n
+        self._break(
+            enverr(
+                ErrorCode.IO,
+                "writing the trace was interrupted half-way",
+                path=self.events_path,
+                op="write",
+            )
+        )
 
     def _write(self, data: bytes) -> None:
         """Write all of ``data``, after proving the fd is still our file (F9)."""
@@ -384,26 +471,55 @@ class TraceWriter:
         Idempotent. Raises the classified error if this call hits the writer's first failure;
         on an already broken or detached writer it only releases the descriptor.
         """
-        with self._io_lock:
-            if self.closed:
-                return
-            was_broken = self.broken is not None
-            try:
-                self._flush_locked()
-                if self.broken is None and not self.detached:
-                    self._write(b"]")
-                    self._fsync()
-            except Exception as exc:
-                self._break(self._classify(exc, "close"))
-            finally:
-                self.closed = True
-                self._buf.clear()
-                self._pending = 0
-                close_err = self._release_fd()
-            if close_err is not None:
-                self._break(self._classify(close_err, "close"))
-            if not was_broken and self.broken is not None:
-                raise self.broken
+        if not self._io_lock.acquire(timeout=_IO_LOCK_TIMEOUT):
+            self.closed = True  # the descriptor stays with whoever holds the lock
+            self._lock_lost("close")
+            return
+        try:
+            self._close_locked()
+        finally:
+            self._io_lock.release()
+
+    def _close_locked(self) -> None:
+        if self.closed:
+            return
+        was_broken = self.broken is not None
+        end = -1
+        try:
+            self._flush_locked()
+            if self.broken is None and not self.detached:
+                end = self.bytes_written + 1
+                self._write(b"]")
+                self._fsync()
+        except Exception as exc:
+            self._break(self._classify(exc, "close"))
+        except BaseException:
+            # Interrupted: the file is whole only if the closing bracket made it to disk.
+            if self.broken is None and not self.detached and self._file_offset() != end:
+                self._break(
+                    enverr(
+                        ErrorCode.IO,
+                        "closing the trace was interrupted",
+                        path=self.events_path,
+                        op="close",
+                    )
+                )
+            raise
+        finally:
+            self.closed = True
+            self._buf.clear()
+            self._pending = 0
+            close_err = self._release_fd()
+        if close_err is not None:
+            self._break(self._classify(close_err, "close"))
+        if not was_broken and self.broken is not None:
+            raise self.broken
+
+    def _file_offset(self) -> int:
+        try:
+            return os.lseek(self._fd, 0, os.SEEK_CUR)
+        except OSError:
+            return -1
 
     def _fsync(self) -> None:
         try:
@@ -464,6 +580,23 @@ class TraceWriter:
         if self.broken is None:
             self.broken = err
             _log.debug("trace writer broken: %s", err.code, exc_info=err)
+
+    def _lock_lost(self, op: str) -> None:
+        """A lock was not released in time: only an interrupted critical section does that.
+
+        Waiting forever would hang the traced program; breaking the writer turns the hang
+        into one classified failure (raised once, like any other).
+        """
+        if self.broken is not None:
+            return
+        err = bug(
+            ErrorCode.UNKNOWN,
+            "the trace writer's lock was not released (interrupted critical section?)",
+            path=self.events_path,
+            op=op,
+        )
+        self._break(err)
+        raise err
 
     def _detach_after_fork(self) -> None:
         """In a forked child: never write into the parent's file (fact P3)."""
