@@ -94,8 +94,25 @@ def test_written_file_is_compact_ascii_private_and_parses(tmp_path: Path) -> Non
     raw = path.read_bytes()
     assert raw.isascii()
     assert b" " not in raw.replace(b"sys.monitoring", b"")
-    assert json.loads(raw) == meta
+    loaded = json.loads(raw)
+    # the lone surrogate of a surrogateescape'd argument is visible text, as in the events
+    assert loaded["args"] == ["caf\u00e9", "\\udcff"]
+    assert {k: v for k, v in loaded.items() if k != "args"} == {
+        k: v for k, v in meta.items() if k != "args"
+    }
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_paths_file_matches_the_path_events_for_any_file_name(tmp_path: Path) -> None:
+    from recorder_runtime.writer import TraceWriter
+
+    w = TraceWriter(str(tmp_path / "trace.json"))
+    for p in ("/p/plain.py", "/p/caf\u00e9.py", "/p/bad\udcff.py"):
+        w.path_id(p)
+    w.close()
+    write_paths(str(tmp_path / "trace_paths.json"), w.paths)
+    events = json.loads((tmp_path / "trace.json").read_text())
+    assert json.loads((tmp_path / "trace_paths.json").read_text()) == [e["Path"] for e in events]
 
 
 def test_write_paths_is_the_plain_array(tmp_path: Path) -> None:

@@ -20,13 +20,27 @@ from recorder_runtime.writer import TraceWriter, json_string
 NONE_VALUE = '{"kind":"None","type_id":0}'
 
 
+def _no_lone_surrogates(obj: Any) -> None:
+    if isinstance(obj, str):
+        assert not any("\ud800" <= c <= "\udfff" for c in obj), obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            _no_lone_surrogates(k)
+            _no_lone_surrogates(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            _no_lone_surrogates(v)
+
+
 def strict_load(path: Path) -> Any:
-    """Parse like serde_json would: no NaN/Infinity, valid UTF-8."""
+    """Parse like serde_json would: no NaN/Infinity, valid UTF-8, no lone surrogate escapes."""
 
     def reject(token: str) -> None:
         raise ValueError(f"non-standard JSON constant {token}")
 
-    return json.loads(path.read_bytes().decode("utf-8"), parse_constant=reject)
+    data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=reject)
+    _no_lone_surrogates(data)
+    return data
 
 
 def opening(w: TraceWriter, script: str = "/p/main.py") -> None:
@@ -136,7 +150,7 @@ def test_every_id_is_defined_before_its_first_use(events_path: Path) -> None:
             assert payload["value"]["type_id"] < defined["type"]
 
 
-def test_strings_are_ascii_escaped_and_lone_surrogates_survive(events_path: Path) -> None:
+def test_strings_are_ascii_escaped_and_readable_by_serde(events_path: Path) -> None:
     w = TraceWriter(str(events_path))
     w.path_id("/p/caf\u00e9\udcff.py")
     w.variable_id('quote"back\\slash\nnewline')
@@ -145,14 +159,17 @@ def test_strings_are_ascii_escaped_and_lone_surrogates_survive(events_path: Path
     raw = events_path.read_bytes()
     assert raw.isascii()
     events = strict_load(events_path)
-    assert events[0] == {"Path": "/p/caf\u00e9\udcff.py"}
+    # a lone surrogate (surrogateescape file name) becomes visible text: serde_json rejects
+    # a lone \udcff escape, so it must never reach the file as one
+    assert events[0] == {"Path": "/p/caf\u00e9\\udcff.py"}
+    assert w.paths == ["/p/caf\u00e9\udcff.py"]
     assert events[1] == {"VariableName": 'quote"back\\slash\nnewline'}
     assert events[2]["Event"]["content"] == "\u2603 snow\x00"
     assert json.loads(events[2]["Event"]["metadata"]) == {"stream": "stdout"}
 
 
-def test_json_string_matches_json_dumps() -> None:
-    for s in ("", "plain", 'q"', "\udcff", "\u00e9\u2603", "\x00\x1f\x7f"):
+def test_json_string_matches_json_dumps_without_surrogates() -> None:
+    for s in ("", "plain", 'q"', "\u00e9\u2603", "\x00\x1f\x7f", "\U0001f600"):
         assert json_string(s) == json.dumps(s)
 
 
@@ -584,3 +601,17 @@ def test_file_size_limit_is_classified_and_the_process_survives(tmp_path: Path) 
     code, exit_code, err_no, op = proc.stdout.split()
     assert (code, exit_code, op) == ("ERR_IO", "10", "write")
     assert int(err_no) == errno.EFBIG
+
+
+def test_abandon_releases_the_file_without_finishing_it(events_path: Path) -> None:
+    w = TraceWriter(str(events_path))
+    opening(w)
+    fd = w._fd
+    w.abandon()
+    w.abandon()
+    w.step(0, 1)
+    w.flush()  # dropped, no error
+    assert w.closed
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    assert events_path.read_bytes() == b"["  # never finished: the session discards it

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ _FLAGS = (
     | getattr(os, "O_BINARY", 0)
 )
 _FILE_MODE = 0o600
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _CORE_KEYS = frozenset(
     {
@@ -103,8 +105,28 @@ def build_metadata(
 
 
 def dumps_compact(obj: object) -> str:
-    """Compact, ASCII-only JSON (serde-like: no spaces; lone surrogates survive; no NaN)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    """Compact, ASCII-only JSON (serde-like: no spaces, no NaN).
+
+    Strings follow the trace's one escaping rule (``encoder.json_string``): a lone surrogate
+    (a file name or argument decoded with ``surrogateescape``) becomes the visible text
+    ``\\udcff``, because serde_json, CodeTracer's reader, rejects a lone ``\\u`` escape. This
+    also keeps ``trace_paths.json`` equal to the ``Path`` events.
+    """
+    return json.dumps(
+        _visible_surrogates(obj), separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
+
+
+def _visible_surrogates(obj: object) -> object:
+    if isinstance(obj, str):
+        if obj.isascii() or _SURROGATE.search(obj) is None:
+            return obj
+        return obj.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(obj, dict):
+        return {_visible_surrogates(k): _visible_surrogates(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_visible_surrogates(v) for v in obj]
+    return obj
 
 
 def write_json_file(path: str, obj: object) -> None:

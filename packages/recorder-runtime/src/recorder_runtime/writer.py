@@ -8,7 +8,8 @@ Contract, in one place:
 
 * Event texts handed to :meth:`TraceWriter.append` (and the ValueRecord texts handed to the
   typed helpers) are complete, compact JSON produced by the encoder; the writer never re-parses
-  them. Strings the writer builds itself are escaped ASCII-only (lone surrogates survive).
+  them. Strings the writer builds itself go through ``encoder.json_string`` (ASCII-only; a
+  lone surrogate becomes visible text, since serde_json rejects a lone ``\\u`` escape).
 * Registries (:meth:`path_id`, :meth:`function_id`, :meth:`variable_id`, :meth:`type_id`)
   hand out dense 0-based ids and append the defining event *before* the id becomes visible to
   any thread, so a definition always precedes its first use in the stream.
@@ -31,18 +32,18 @@ import os
 import threading
 import weakref
 from collections.abc import Sequence
-from json.encoder import encode_basestring_ascii
 from typing import Any, Protocol
 
 from recorder_errors import ErrorCode, RecorderError, bug, enverr, from_exception, target
+
+# One escaping rule for every string in the trace (ASCII-only; a lone surrogate becomes the
+# visible text ``\\udcff``, because serde_json rejects a lone ``\\udcff`` escape).
+from recorder_runtime.encoder import json_string
 
 __all__ = ["NONE_TYPE_JSON", "FailpointHook", "TraceWriter", "json_string"]
 
 _log = logging.getLogger("recorder.writer")
 
-#: JSON string literal of ``s``: ASCII-only, ``\\uXXXX`` escapes, lone surrogates preserved
-#: (this is what serde_json accepts and what keeps the file valid UTF-8 whatever the input).
-json_string = encode_basestring_ascii
 
 _NONE_RETURN = '{"Return":{"return_value":{"kind":"None","type_id":0}}}'
 _CALL_MARK = '{"Call":{'
@@ -544,6 +545,24 @@ class TraceWriter:
         except OSError as exc:
             return exc
         return None
+
+    def abandon(self) -> None:
+        """Give the file up without finishing it (a failed run whose trace is discarded).
+
+        Releases the descriptor and drops the buffer; never raises a RecorderError.
+        """
+        if not self._io_lock.acquire(timeout=_IO_LOCK_TIMEOUT):
+            self.closed = True
+            return
+        try:
+            self.closed = True
+            self._buf.clear()
+            self._pending = 0
+            close_err = self._release_fd()
+            if close_err is not None:
+                _log.debug("closing an abandoned trace file failed: %r", close_err)
+        finally:
+            self._io_lock.release()
 
     def close_partial(self, final_return_json: str, open_calls: int | None = None) -> None:
         """Finish a failed run so that the stream still parses and balances.
