@@ -353,7 +353,20 @@ def test_abort_error_raised_into_the_program_is_not_printed_as_a_traceback(
     h.script("a.py", "import builtins\nraise builtins._cli_test_failure\n")
     run = h.run("a.py")
     assert run.status == error.exit_code
-    assert run.lines == [f"recorder: {error.code.value}: {error.message}{cli._hint(error)}"]
+    (line,) = run.lines
+    assert line.startswith(f"recorder: {error.code.value}: {error.message}")
+
+
+def test_fatal_failure_still_says_where_a_partial_trace_went(h: Harness) -> None:
+    error = enverr(ErrorCode.IO, "write failed")
+    h.report = Report("partial", str(h.tmp_path / "trace-out"), error, fatal=True)
+    h.script("ok.py", "")
+    run = h.run("--keep-partial-trace", "ok.py")
+    assert run.status == 10
+    assert run.lines == [
+        f"recorder: partial trace written to {h.tmp_path / 'trace-out'}",
+        "recorder: ERR_IO: write failed",
+    ]
 
 
 def test_non_fatal_failure_reports_partial_trace_and_keeps_status_0(h: Harness) -> None:
@@ -364,7 +377,8 @@ def test_non_fatal_failure_reports_partial_trace_and_keeps_status_0(h: Harness) 
     assert run.status == 0
     assert run.lines == [
         f"recorder: partial trace written to {h.tmp_path / 'trace-out'}",
-        "recorder: ERR_IO: write failed",
+        "recorder: ERR_IO: write failed (recording stopped under --on-recorder-error=disable; "
+        "the program ran on untraced)",
     ]
 
 

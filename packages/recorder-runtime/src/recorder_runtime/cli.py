@@ -266,6 +266,9 @@ _HINTS: dict[str, str] = {
 }
 
 
+_NON_FATAL_HINT = "recording stopped under --on-recorder-error=disable; the program ran on untraced"
+
+
 class _Diagnostics:
     """Writes the recorder's own lines to the stderr captured at start-up."""
 
@@ -285,7 +288,9 @@ class _Diagnostics:
             except OSError:
                 pass
 
-    def failure(self, error: RecorderError, session: _Session | None) -> None:
+    def failure(
+        self, error: RecorderError, session: _Session | None, hint: str | None = None
+    ) -> None:
         """The one line (or JSON trailer) that tells a person or a CI job what went wrong."""
         log.debug(
             "recorder failure: %s",
@@ -296,12 +301,9 @@ class _Diagnostics:
         if self.json_errors:
             self.line(_json_trailer(error, session))
         else:
-            self.line(f"recorder: {error.code.value}: {error.message}{_hint(error)}")
-
-
-def _hint(error: RecorderError) -> str:
-    hint = error.context.get("hint") or _HINTS.get(error.code.value)
-    return f" ({hint})" if hint else ""
+            text = hint or error.context.get("hint") or _HINTS.get(error.code.value)
+            suffix = f" ({text})" if text else ""
+            self.line(f"recorder: {error.code.value}: {error.message}{suffix}")
 
 
 def _json_trailer(error: RecorderError, session: _Session | None) -> str:
@@ -435,8 +437,9 @@ class _Run:
         if policy.require_trace:
             raise enverr(
                 ErrorCode.TRACE_MISSING,
-                "a trace was required but recording could not start",
+                f"a trace was required but recording could not start ({error.code.value})",
                 cause=error.code.value,
+                hint="fix the error above, or drop --require-trace",
             )
         return self._program_status(outcome)
 
@@ -465,12 +468,14 @@ class _Run:
             outcome.report()
         error = report.error
         if error is not None and report.fatal:
+            if report.state == "partial":
+                self._say_where(report)
             self.diagnostics.failure(error, session)
             return error.exit_code
         self._say_where(report)
         self._note_script_status(policy, outcome)
         if error is not None:
-            self.diagnostics.failure(error, session)
+            self.diagnostics.failure(error, session, hint=_NON_FATAL_HINT)
         if policy.propagate_script_exit:
             return self._program_status(outcome)
         return 0
