@@ -22,7 +22,8 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from types import CodeType, FrameType
+from operator import is_
+from types import BuiltinFunctionType, CodeType, FrameType, FunctionType, ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
 from .encoder import json_string
@@ -50,6 +51,7 @@ def call_text(function_id: int, args: Sequence[tuple[int, str]]) -> str:
     inner = ",".join(['{"variable_id":%d,"value":%s}' % arg for arg in args])
     return '{"Call":{"function_id":%d,"args":[%s]}}' % (function_id, inner)
 
+
 # Sentinel variable ids stored in the per-code name caches.
 _REDACT: Final = -1
 _DROP: Final = -2
@@ -64,10 +66,12 @@ class CodeInfo:
         "code",
         "decision",
         "function_id",
+        "global_block",
         "global_ids",
         "is_module",
         "line",
         "local_ids",
+        "local_names",
         "name",
         "path_id",
         "ret_action",
@@ -88,8 +92,69 @@ class CodeInfo:
         self.arg_ids: tuple[int, ...] | None = None
         self.local_ids: dict[str, int] = {}
         self.global_ids: dict[str, int] = {}
+        self.global_block: GlobalBlock | None = None
+        self.local_names = frozenset(code.co_varnames + code.co_cellvars + code.co_freevars)
         self.ret_action = "allow"
         self.step_text = ""
+
+
+class GlobalBlock:
+    """The module globals a step shows, pre-encoded while none of them changes.
+
+    Most steps run inside functions whose module globals (functions, classes,
+    modules, constants, the dunders) never change between steps, yet the format
+    wants them after every Step (§10.3). The block keeps a snapshot of the
+    globals (keys and values by identity) and the joined text of every value
+    whose rendering cannot change while the object is the same (immutable
+    values, functions, classes, modules, objects with the default repr). A step
+    whose globals are identical to the snapshot reuses that text; values of
+    other types (lists, instances) are re-encoded at every step, and names the
+    code may also bind locally are resolved per step (a local hides a global).
+    """
+
+    __slots__ = ("epoch", "keys", "shadowable", "text", "values", "volatile")
+
+    def __init__(self, keys: tuple[Any, ...], values: tuple[Any, ...], epoch: int) -> None:
+        self.keys = keys
+        self.values = values
+        self.epoch = epoch
+        self.text = ""
+        self.volatile: list[tuple[int, Any]] = []
+        self.shadowable: list[tuple[str, int, Any]] = []
+
+
+_STABLE_TYPES: dict[type, bool] = {
+    t: True
+    for t in (
+        int,
+        float,
+        complex,
+        str,
+        bytes,
+        bool,
+        type(None),
+        type,
+        FunctionType,
+        BuiltinFunctionType,
+        ModuleType,
+        range,
+    )
+}
+
+
+def _renders_stably(value: object) -> bool:
+    """True when ``str(value)`` cannot change while ``value`` stays the same object."""
+    kind = type(value)
+    known = _STABLE_TYPES.get(kind)
+    if known is not None:
+        return known
+    try:
+        stable = kind.__repr__ is object.__repr__ and kind.__str__ is object.__str__
+    except Exception:  # a hostile metaclass: never cache
+        stable = False
+    if len(_STABLE_TYPES) < 4096:
+        _STABLE_TYPES[kind] = stable
+    return stable
 
 
 def signature_order(code: CodeType) -> tuple[str, ...]:
@@ -144,6 +209,8 @@ class EventRecorder:
         self._last_line = 0
         self._last_frame_id = 0
         self.steps = 0
+        self._secret_epoch = 0
+        self._secrets_seen: set[str] = set()
         self._encode = encoder.encode
         self._extend = writer.extend
 
@@ -375,25 +442,66 @@ class EventRecorder:
                 if variable_id >= 0:
                     parts.append(VALUE % (variable_id, encode(value)))
                 elif variable_id == _REDACT:
-                    parts.append(VALUE % (self.writer.variable_id(name), self._redacted(info, value)))
-        gids = info.global_ids
-        shadowed = local_values if items is not None else None
+                    parts.append(
+                        VALUE % (self.writer.variable_id(name), self._redacted(info, value))
+                    )
+        global_block = info.global_block
         try:
-            global_items = list(global_values.items())
+            keys = tuple(global_values)
+            values = tuple(global_values.values())
         except Exception:
             return
-        for name, value in global_items:
-            variable_id = gids.get(name)
+        if (
+            global_block is None
+            or global_block.epoch != self._secret_epoch
+            or len(keys) != len(global_block.keys)
+            or not all(map(is_, values, global_block.values))
+            or not all(map(is_, keys, global_block.keys))
+        ):
+            global_block = info.global_block = self._global_block(info, keys, values)
+        if global_block.text:
+            parts.append(global_block.text)
+        for variable_id, value in global_block.volatile:
+            parts.append(VALUE % (variable_id, encode(value)))
+        if global_block.shadowable:
+            shadowed = local_values if items is not None else {}
+            for name, variable_id, value in global_block.shadowable:
+                if name in shadowed:
+                    continue
+                if variable_id == _REDACT:
+                    text = self._redacted(info, value)
+                    variable_id = self.writer.variable_id(name)
+                else:
+                    text = encode(value)
+                parts.append(VALUE % (variable_id, text))
+
+    def _global_block(
+        self, info: CodeInfo, keys: tuple[Any, ...], values: tuple[Any, ...]
+    ) -> GlobalBlock:
+        """Pre-encode the module globals a step of ``info`` shows (see :class:`GlobalBlock`)."""
+        block = GlobalBlock(keys, values, self._secret_epoch)
+        ids = info.global_ids
+        local_names = info.local_names
+        stable: list[str] = []
+        encode = self._encode
+        for name, value in zip(keys, values):
+            if type(name) is not str:
+                continue
+            variable_id = ids.get(name)
             if variable_id is None:
-                variable_id = self._variable_id(info, gids, "global", name)
-            if variable_id >= 0:
-                if shadowed is not None and name in shadowed:
-                    continue
-                parts.append(VALUE % (variable_id, encode(value)))
+                variable_id = self._variable_id(info, ids, "global", name)
+            if variable_id == _DROP:
+                continue
+            if name in local_names:
+                block.shadowable.append((name, variable_id, value))
             elif variable_id == _REDACT:
-                if shadowed is not None and name in shadowed:
-                    continue
-                parts.append(VALUE % (self.writer.variable_id(name), self._redacted(info, value)))
+                stable.append(VALUE % (self.writer.variable_id(name), self._redacted(info, value)))
+            elif _renders_stably(value):
+                stable.append(VALUE % (variable_id, encode(value)))
+            else:
+                block.volatile.append((variable_id, value))
+        block.text = ",".join(stable)
+        return block
 
     def _variable_id(self, info: CodeInfo, cache: dict[str, int], domain: str, name: str) -> int:
         """Resolve (and cache per code object) the variable id or redact/drop marker of a name."""
@@ -414,8 +522,10 @@ class EventRecorder:
 
     def _redacted(self, info: CodeInfo, value: object) -> str:
         """The redaction marker; the secret itself is remembered so copies get scrubbed."""
-        if info.decision is not None and type(value) is str:
+        if info.decision is not None and type(value) is str and value not in self._secrets_seen:
             info.decision.note_redacted(value)
+            self._secrets_seen.add(value)
+            self._secret_epoch += 1  # cached global blocks may hold copies to scrub now
         return self.encoder.redacted()
 
     def _encode_return(self, info: CodeInfo, value: object) -> str:
@@ -434,7 +544,9 @@ class EventRecorder:
         for chunk in io.drain():
             thread = self._thread_names.get(chunk.thread_id)
             if thread is None:
-                thread = self._thread_names[chunk.thread_id] = f"ThreadId({len(self._thread_names) + 1})"
+                thread = self._thread_names[chunk.thread_id] = (
+                    f"ThreadId({len(self._thread_names) + 1})"
+                )
             metadata = (
                 '{"stream":"%s","thread":"%s","path_id":%d,"line":%d,"frame_id":%d,"flags":[%s]}'
                 % (
