@@ -330,12 +330,23 @@ def test_discard_leaves_nothing(tmp_path: Path) -> None:
 def test_discard_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     st = OutputStaging(str(tmp_path / "out"))
     st.prepare()
+    stage_trace(st)
 
     def boom(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("rmtree exploded")
+        raise RuntimeError("cleanup exploded")
 
+    monkeypatch.setattr(os, "unlink", boom)
     monkeypatch.setattr(shutil, "rmtree", boom)
     st.discard()
+
+
+def test_discard_removes_unexpected_content_too(tmp_path: Path) -> None:
+    st = OutputStaging(str(tmp_path / "out"))
+    st.prepare()
+    stage_trace(st)
+    (Path(st.staging_dir) / "stray").mkdir()
+    st.discard()
+    assert os.listdir(tmp_path) == []
 
 
 def _dead_pid() -> int:

@@ -61,6 +61,7 @@ class OutputStaging:
         self.parent = os.path.dirname(self.destination)
         self._staging: str | None = None
         self._created_dirs: list[str] = []  # dirs prepare() made, deepest last
+        self._issued: set[str] = set()  # names handed out by file(), removable without an fd
         self.committed = False
         self.swept: list[str] = []
 
@@ -209,7 +210,9 @@ class OutputStaging:
             or (os.altsep is not None and os.altsep in name)
         ):
             raise bug(ErrorCode.UNKNOWN, "invalid staged file name", name=repr(name))
-        return os.path.join(self.staging_dir, name)
+        path = os.path.join(self.staging_dir, name)
+        self._issued.add(name)
+        return path
 
     # ------------------------------------------------------------------ commit / discard
 
@@ -292,7 +295,7 @@ class OutputStaging:
         staging, self._staging = self._staging, None
         try:
             if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
+                _remove_tree(staging, self._issued)
             if not self.committed:
                 self._remove_created_dirs()
         except Exception:
@@ -319,6 +322,23 @@ class OutputStaging:
             op=op,
             errno=errno.errorcode.get(exc.errno or 0, str(exc.errno)),
         )
+
+
+def _remove_tree(path: str, names: set[str]) -> None:
+    """Remove the staging dir; the known names first, since unlink/rmdir need no descriptor.
+
+    Cleaning up after EMFILE must work while the descriptor table is still full (F8);
+    ``rmtree`` (which opens the directory) is only the fallback for unexpected content.
+    """
+    for name in names:
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(path, name))
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        return
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _pid_alive(pid: int) -> bool:
