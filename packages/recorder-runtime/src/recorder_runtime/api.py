@@ -68,7 +68,9 @@ def stop(*, exit_code: int | None = None) -> FinishReport:
         if session is None or not session.is_recording:
             raise usage(ErrorCode.NOT_TRACING, "no recording session is active")
         _current = None
-    report = session.finish(exit_code=exit_code, exit_label=None if exit_code is not None else "<exit>")
+    report = session.finish(
+        exit_code=exit_code, exit_label=None if exit_code is not None else "<exit>"
+    )
     if report.error is not None and report.fatal:
         raise report.error
     return report

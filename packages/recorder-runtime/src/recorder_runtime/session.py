@@ -289,8 +289,10 @@ class TraceSession:
             open_calls = recorder.close_open_calls()
             for _ in range(open_calls):
                 writer.append('{"Return":{"return_value":%s}}' % encoder.string("<unwound>"))
-            final = encoder.int_(exit_code) if exit_code is not None else encoder.string(
-                exit_label or "<exit>"
+            final = (
+                encoder.int_(exit_code)
+                if exit_code is not None
+                else encoder.string(exit_label or "<exit>")
             )
             writer.append('{"Return":{"return_value":%s}}' % final)
             writer.close()
