@@ -296,6 +296,44 @@ def test_an_fsync_failure_aborts_the_commit_before_anything_moves(
     assert leftovers(tmp_path, "out") == []
 
 
+def test_an_unexpected_exception_during_commit_is_classified_internal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    st = OutputStaging(str(tmp_path / "out"))
+    st.prepare()
+    paths = stage_trace(st)
+
+    def bug(src: str, dst: str) -> None:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(os, "replace", bug)
+    with pytest.raises(RecorderError) as info:
+        st.commit(paths)
+    assert info.value.kind is ErrorKind.INTERNAL
+    assert info.value.context["op"] == "commit"
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_keyboard_interrupt_during_commit_leaves_no_trace_and_propagates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    st = OutputStaging(str(tmp_path / "out"))
+    st.prepare()
+    paths = stage_trace(st)
+    real_replace = os.replace
+
+    def interrupted(src: str, dst: str) -> None:
+        if dst.endswith(METADATA_FILE):
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        st.commit(paths)
+    assert os.listdir(tmp_path) == []  # the destination commit() created is gone too
+    assert leftovers(tmp_path, "out") == []
+
+
 def test_commit_survives_a_cross_device_rename(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -615,3 +615,16 @@ def test_abandon_releases_the_file_without_finishing_it(events_path: Path) -> No
     with pytest.raises(OSError):
         os.fstat(fd)
     assert events_path.read_bytes() == b"["  # never finished: the session discards it
+
+
+def test_the_real_failpoints_object_drives_the_writer(events_path: Path) -> None:
+    from recorder_ffi.failpoints import Failpoints
+
+    w = TraceWriter(str(events_path), failpoints=Failpoints.parse("writer.write:2"))
+    w.step(0, 1)
+    w.flush()  # first hit: quiet
+    w.step(0, 2)
+    with pytest.raises(RecorderError) as info:
+        w.flush()
+    assert info.value.kind is ErrorKind.INTERNAL
+    assert info.value.context["op"] == "write"

@@ -242,11 +242,15 @@ class OutputStaging:
                 with contextlib.suppress(OSError):
                     os.unlink(final)
             self.discard()
-            if isinstance(exc, OSError):
-                raise from_exception(exc).with_context(
-                    path=str(exc.filename or self.destination), op="commit"
-                ) from exc
-            raise
+            if not isinstance(exc, Exception):
+                raise  # KeyboardInterrupt/SystemExit: the trace is absent, the signal goes on
+            filename = exc.filename if isinstance(exc, OSError) else None
+            err = from_exception(exc).with_context(
+                path=str(filename or self.destination), op="commit"
+            )
+            if err is exc:
+                raise
+            raise err from exc
         self.committed = True
         self.discard()
         return moved
