@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from recorder_errors import ErrorCode, RecorderError, UsageError
 from recorder_ffi import CALLBACK_EVENTS, KNOWN_FAILPOINTS, Failpoints, InjectedFailure
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from recorder_errors import (
     EnvironmentError,
     ErrorCode,
@@ -19,7 +20,7 @@ from recorder_errors import (
     UsageError,
     target,
 )
-from recorder_ffi import BoundaryGuard, Failpoints, InjectedFailure, is_guarded, is_inside
+from recorder_ffi import BoundaryGuard, Failpoints, InjectedFailure, inside, is_guarded, is_inside
 
 MakeGuard = Callable[..., BoundaryGuard]
 
@@ -448,35 +449,30 @@ def test_guard_without_failpoints_argument_has_none() -> None:
 
 
 @pytest.mark.parametrize("arity", [3, 2])
-def test_exclusive_wrapper_marks_the_thread_while_running(
+def test_exclusive_wrapper_skips_events_while_the_thread_runs_recorder_code(
     make_guard: MakeGuard, arity: int
 ) -> None:
-    seen: list[bool] = []
-
-    def callback(*args: object) -> str:
-        seen.append(is_inside())
-        return "ok"
-
-    namespace: dict[str, Any] = {"inner": callback}
+    calls: list[tuple[object, ...]] = []
+    namespace: dict[str, Any] = {"calls": calls}
     params = ", ".join(f"a{i}" for i in range(arity))
-    exec(f"def fixed({params}): return inner({params})", namespace)
-    wrapper = make_guard().guard_callback("trace", namespace["fixed"], exclusive=True)
-    assert wrapper(*range(arity)) == "ok"
-    assert seen == [True]
-    assert not is_inside()
+    exec(f"def callback({params}): calls.append(({params},))", namespace)
+    wrapper = make_guard().guard_callback("trace", namespace["callback"], exclusive=True)
+    with inside():
+        assert wrapper(*range(arity)) is None
+    assert calls == []
+    wrapper(*range(arity))
+    assert calls == [tuple(range(arity))]
 
 
-def test_exclusive_wrapper_does_not_recurse(make_guard: MakeGuard) -> None:
+def test_exclusive_wrapper_only_skips_the_marked_thread(make_guard: MakeGuard) -> None:
     calls: list[str] = []
-    guard = make_guard()
-
-    def callback(frame: object, event: str, arg: object) -> str:
-        calls.append(event)
-        return str(wrapper(frame, "nested", arg))
-
-    wrapper = guard.guard_callback("trace", callback, exclusive=True)
-    assert wrapper(None, "call", None) == "None"
-    assert calls == ["call"]
+    wrapper = make_guard().guard_callback("trace", lambda f, e, a: calls.append(e), exclusive=True)
+    with inside():
+        thread = threading.Thread(target=wrapper, args=(None, "other thread", None))
+        thread.start()
+        thread.join()
+        wrapper(None, "marked thread", None)
+    assert calls == ["other thread"]
 
 
 def test_exclusive_wrapper_is_silent_after_detach(make_guard: MakeGuard) -> None:
@@ -508,18 +504,6 @@ def test_exclusive_wrapper_passes_keyboard_interrupt(make_guard: MakeGuard) -> N
     with pytest.raises(KeyboardInterrupt):
         wrapper(None, "line", None)
     assert not is_inside()
-
-
-def test_exclusive_varargs_wrapper_skips_when_inside(make_guard: MakeGuard) -> None:
-    from recorder_ffi import inside
-
-    calls: list[object] = []
-    wrapper = make_guard().guard_callback("trace", lambda *a: calls.append(a), exclusive=True)
-    with inside():
-        assert wrapper(1) is None
-    assert calls == []
-    wrapper(1)
-    assert calls == [(1,)]
 
 
 def test_failure_in_exclusive_varargs_wrapper_is_converted(make_guard: MakeGuard) -> None:

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import ParamSpec, Protocol, TypeVar
 
 from recorder_errors import ErrorCode, RecorderError
-
 from recorder_ffi import reentry
 from recorder_ffi.classify import classify, describe
 
@@ -107,12 +106,12 @@ def guard_entry_point(fn: Callable[P, R]) -> Callable[P, R]:
     (see :mod:`recorder_ffi.reentry`).
     """
     name = getattr(fn, "__qualname__", None) or repr(fn)
-    state = reentry._state
+    enter = reentry.enter
+    leave = reentry.leave
 
     @functools.wraps(fn)
     def entry_point(*args: P.args, **kwargs: P.kwargs) -> R:
-        previous = state.inside
-        state.inside = True
+        entered = enter()
         try:
             return fn(*args, **kwargs)
         except PASS_THROUGH:
@@ -122,7 +121,8 @@ def guard_entry_point(fn: Callable[P, R]) -> Callable[P, R]:
         except BaseException as exc:
             raise _entry_point_failed(name, exc) from exc
         finally:
-            state.inside = previous
+            if entered:
+                leave()
 
     setattr(entry_point, GUARD_MARK, True)
     return entry_point

@@ -39,7 +39,6 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, cast
 
 from recorder_errors import ErrorCode, RecorderError, usage
-
 from recorder_ffi import entry, reentry
 from recorder_ffi.classify import classify, describe, location_of
 from recorder_ffi.counters import GuardCounters
@@ -121,12 +120,14 @@ class BoundaryGuard:
         calling ``fn``.
 
         ``exclusive=True`` is for the settrace backend: the wrapper returns
-        ``None`` without calling ``fn`` when the thread is already running
-        recorder code (see :mod:`recorder_ffi.reentry`) or the guard has
-        detached (frames keep their local trace function after
-        ``sys.settrace(None)``), and marks the thread while ``fn`` runs.
-        ``sys.monitoring`` callbacks do not need it (events are not delivered
-        inside callbacks, fact M3).
+        ``None`` without calling ``fn`` when the thread is running recorder
+        code outside a callback (an entry point, or a block marked with
+        :func:`recorder_ffi.inside`), or once the guard has detached (frames
+        keep their local trace function after ``sys.settrace(None)``). It does
+        not mark the thread while ``fn`` runs: the interpreter already
+        delivers no events inside a trace function or a monitoring callback.
+        ``sys.monitoring`` callbacks do not need the option (the runtime
+        filters its own code objects once per code object instead).
         """
         target: Callable[..., Any] = fn
         failpoint = f"callback.{event}"
@@ -367,15 +368,15 @@ def _plain_wrapper(
 def _exclusive_wrapper(
     guard: BoundaryGuard, event: str, fn: Callable[..., Any], arity: int | None
 ) -> Callable[..., Any]:
-    state = reentry._state
+    busy = reentry.busy
+    get_ident = reentry.get_ident
     on_failure = guard._callback_failed
     if arity == 3:
         # The settrace function: (frame, event, arg).
 
         def exclusive3(a: object, b: object, c: object) -> Any:
-            if state.inside or guard._detached:
+            if (busy and get_ident() in busy) or guard._detached:
                 return None
-            state.inside = True
             try:
                 return fn(a, b, c)
             except PASS_THROUGH:
@@ -383,15 +384,12 @@ def _exclusive_wrapper(
             except BaseException as exc:
                 on_failure(event, exc, (a, b, c))
                 return None
-            finally:
-                state.inside = False
 
         return exclusive3
 
     def exclusive(*args: object) -> Any:
-        if state.inside or guard._detached:
+        if (busy and get_ident() in busy) or guard._detached:
             return None
-        state.inside = True
         try:
             return fn(*args)
         except PASS_THROUGH:
@@ -399,7 +397,5 @@ def _exclusive_wrapper(
         except BaseException as exc:
             on_failure(event, exc, args)
             return None
-        finally:
-            state.inside = False
 
     return exclusive
