@@ -150,28 +150,20 @@ def _unsurrogate(text: str) -> str:
     return str.encode(text, "utf-8", "backslashreplace").decode("utf-8")
 
 
-class _Walk:
-    """Per-value traversal state: the containers on the current path and the item budget.
-
-    One per top-level container encoded (never shared), so threads encoding concurrently do
-    not see each other's paths.
-    """
-
-    __slots__ = ("budget", "path")
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.path: set[int] = set()
-
-
-Handler = Callable[[Any, int, "_Walk | None"], str]
+#: Per-value traversal state, one per top-level container (never shared between threads):
+#: ``walk[0]`` is the number of items the value may still show (``max_total_items``), the
+#: rest are the ``id()`` of the containers on the current path (cycle check). A plain list
+#: because it is created for every container value and searched with ``in`` (ids are
+#: addresses, far above any budget, so the two never compare equal).
+Walk = list[int]
+Handler = Callable[[Any, int, "Walk | None"], str]
 
 
 class ValueEncoder:
     """Turns Python values into ValueRecord JSON text; see the module docstring for the rules.
 
-    Instances are shared by all threads of a recording: per-value state lives in
-    :class:`_Walk`, and the caches tolerate races (worst case: a value is encoded twice).
+    Instances are shared by all threads of a recording: per-value state lives in a
+    :data:`Walk`, and the caches tolerate races (worst case: a value is encoded twice).
     """
 
     def __init__(
@@ -195,8 +187,14 @@ class ValueEncoder:
         self._t_int = self._t_str = self._t_raw = self._t_list = ""
         self._t_dict = self._t_tuple = ""
         self._none_json = self._true_json = self._false_json = ""
+        # Encodings of immutable values, by exact type (1 == 1.0 == True must not collide).
         self._ints: dict[int, str] = {}
         self._strs: dict[str, str] = {}
+        self._floats: dict[float, str] = {}
+        # Bound once: the caches are emptied with clear(), never replaced.
+        self._ints_get = self._ints.get
+        self._strs_get = self._strs.get
+        self._floats_get = self._floats.get
         # id(class) -> (class, handler); id(class) -> class for types found slow.
         self._handlers: dict[int, tuple[type, Handler]] = {}
         self._slow: dict[int, type] = {}
@@ -208,6 +206,7 @@ class ValueEncoder:
             _render.DICT: self._dict,
             _render.MOCK: self._mock,
             _render.DEFAULT: self._default_repr,
+            _render.TRUSTED: self._trusted,
             _render.FLOAT: self._float_subclass,
             _render.BYTES: self._bytes,
             _render.BYTEARRAY: self._bytearray,
@@ -217,10 +216,38 @@ class ValueEncoder:
 
     # ------------------------------------------------------------------ public API
 
-    def encode(self, value: object) -> str:
-        """The JSON text of one ValueRecord for ``value``. Never raises (see module doc)."""
+    def encode(self, value: object, _depth: int = 0, _walk: Walk | None = None) -> str:
+        """The JSON text of one ValueRecord for ``value``. Never raises (see module doc).
+
+        Also the recursion step for container elements (``_depth``, ``_walk`` are private):
+        a failure is then contained to the one element, its siblings are still shown.
+        """
+        v: Any = value
         try:
-            return self._value(value, 0, None)
+            t = type(v)
+            if t is int:
+                s = self._ints.get(v)
+                return s if s is not None else self._int(v)
+            if t is str:
+                s = self._strs.get(v)
+                return s if s is not None else self._str(v)
+            if t is float:
+                s = self._floats.get(v)
+                return s if s is not None else self._float(v)
+            if v is None:
+                return self._none_json or self._none()
+            if t is bool:
+                return self._bool(v)
+            if t is list:
+                return self._list(v, _depth, _walk)
+            if t is dict:
+                return self._dict(v, _depth, _walk)
+            if t is tuple:
+                return self._tuple(v, _depth, _walk)
+            entry = self._handlers.get(id(t))
+            if entry is not None and entry[0] is t:
+                return entry[1](v, _depth, _walk)
+            return self._classified(t)(v, _depth, _walk)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:
@@ -245,32 +272,6 @@ class ValueEncoder:
         return self.encode(i)
 
     # ------------------------------------------------------------------ dispatch
-
-    def _value(self, v: Any, depth: int, walk: _Walk | None) -> str:
-        """Encode one value: exact built-in types inline, others through the class cache."""
-        t = type(v)
-        if t is int:
-            s = self._ints.get(v)
-            return s if s is not None else self._int(v)
-        if t is str:
-            s = self._strs.get(v)
-            return s if s is not None else self._str(v)
-        if v is None:
-            return self._none_json or self._none()
-        if t is bool:
-            return self._bool(v)
-        if t is float:
-            return self._float(v)
-        if t is list:
-            return self._list(v, depth, walk)
-        if t is dict:
-            return self._dict(v, depth, walk)
-        if t is tuple:
-            return self._tuple(v, depth, walk)
-        entry = self._handlers.get(id(t))
-        if entry is not None and entry[0] is t:
-            return entry[1](v, depth, walk)
-        return self._classified(t)(v, depth, walk)
 
     def _classified(self, t: type) -> Handler:
         """Classify a type seen for the first time (or again after a cache reset)."""
@@ -330,20 +331,29 @@ class ValueEncoder:
         self._t_int = self._tail(KIND_INT, "Int")
         return self._t_int
 
-    def _int_subclass(self, v: int, depth: int, walk: _Walk | None) -> str:
+    def _int_subclass(self, v: int, depth: int, walk: Walk | None) -> str:
         """IntEnum and other int subclasses: the plain value (their ``str`` is not consulted)."""
         plain: int = int.__int__(v)
         s = self._ints.get(plain)
         return s if s is not None else self._int(plain)
 
     def _float(self, v: float) -> str:
-        """Floats are ``Raw`` text like the reference (``"inf"``/``"nan"`` stay valid JSON)."""
+        """Floats are ``Raw`` text like the reference (``"inf"``/``"nan"`` stay valid JSON).
+
+        Cached by value, except zero: ``0.0 == -0.0`` but their texts differ.
+        """
         if self._scrub is not None:
             return self._raw(repr(v))
         tail = self._t_raw or self._init_raw()
-        return f'{{"kind":"Raw","r":"{v!r}"{tail}'
+        s = f'{{"kind":"Raw","r":"{v!r}"{tail}'
+        if v:
+            floats = self._floats
+            if len(floats) >= _CACHE_ENTRIES:
+                floats.clear()
+            floats[v] = s
+        return s
 
-    def _float_subclass(self, v: float, depth: int, walk: _Walk | None) -> str:
+    def _float_subclass(self, v: float, depth: int, walk: Walk | None) -> str:
         return self._raw(float.__repr__(v))
 
     # ------------------------------------------------------------------ text
@@ -367,7 +377,7 @@ class ValueEncoder:
         self._t_str = self._tail(KIND_STRING, "String")
         return self._t_str
 
-    def _str_subclass(self, v: str, depth: int, walk: _Walk | None) -> str:
+    def _str_subclass(self, v: str, depth: int, walk: Walk | None) -> str:
         """str subclasses: the plain text, read with str's own methods."""
         n = str.__len__(v)
         if n > self._max_chars:
@@ -396,6 +406,8 @@ class ValueEncoder:
         ``bounded``: the renderer already cut the text and added its own size marker.
         """
         tail = self._t_raw or self._init_raw()
+        if type(text) is str and self._scrub is None and len(text) <= self._max_chars:
+            return '{"kind":"Raw","r":' + _json_text(text) + tail  # the common case
         if type(text) is not str:
             text = str.__str__(text)  # a __str__ may return a str subclass
         n = len(text)
@@ -419,104 +431,166 @@ class ValueEncoder:
 
     # ------------------------------------------------------------------ containers
 
-    def _list(self, v: list[Any], depth: int, walk: _Walk | None) -> str:
+    def _list(self, v: list[Any], depth: int, walk: Walk | None) -> str:
         """Lists (and subclasses): ``Sequence`` of type (0, "List")."""
         tail = self._t_list or self._init_list()
-        n = list.__len__(v)
+        exact = type(v) is list
+        n = len(v) if exact else list.__len__(v)
         if depth >= self._max_depth:
             return self._depth_cut("list", n)
+        key = id(v)
         if walk is None:
-            walk = _Walk(self._max_total)
-        elif id(v) in walk.path:
+            walk = [self._max_total, key]
+        elif key in walk:
             return self._cycle("list")
-        limit = min(self._max_items, walk.budget)
-        items = list.__getitem__(v, slice(0, limit))
-        body = self._elements(v, items, n, depth, walk)
+        else:
+            walk.append(key)
+        try:
+            limit = self._max_items
+            if walk[0] < limit:  # the value's item budget is nearly spent
+                limit = walk[0]
+            # A snapshot of at most `limit` items: a huge list costs what a short one does,
+            # and an element's __repr__ appending to the list cannot make this run forever.
+            items = v[:limit] if exact else list.__getitem__(v, slice(0, limit))
+            body = self._elements(items, depth + 1, walk)
+        finally:
+            walk.pop()
+        if len(items) < n:
+            body = self._with_more(body, n)
         return '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
 
     def _init_list(self) -> str:
         self._t_list = self._tail(KIND_SEQ, "List")
         return self._t_list
 
-    def _tuple(self, v: tuple[Any, ...], depth: int, walk: _Walk | None) -> str:
+    def _tuple(self, v: tuple[Any, ...], depth: int, walk: Walk | None) -> str:
         """Tuples (and subclasses such as namedtuple): ``Tuple`` of type (27, "Tuple")."""
         tail = self._t_tuple or self._init_tuple()
-        n = tuple.__len__(v)
+        exact = type(v) is tuple
+        n = len(v) if exact else tuple.__len__(v)
         if depth >= self._max_depth:
             return self._depth_cut("tuple", n)
+        key = id(v)
         if walk is None:
-            walk = _Walk(self._max_total)
-        elif id(v) in walk.path:
+            walk = [self._max_total, key]
+        elif key in walk:
             return self._cycle("tuple")
-        limit = min(self._max_items, walk.budget)
-        items = tuple.__getitem__(v, slice(0, limit))
-        body = self._elements(v, items, n, depth, walk)
+        else:
+            walk.append(key)
+        try:
+            limit = self._max_items
+            if walk[0] < limit:  # the value's item budget is nearly spent
+                limit = walk[0]
+            items = v[:limit] if exact else tuple.__getitem__(v, slice(0, limit))
+            body = self._elements(items, depth + 1, walk)
+        finally:
+            walk.pop()
+        if len(items) < n:
+            body = self._with_more(body, n)
         return '{"kind":"Tuple","elements":[' + body + "]" + tail
 
     def _init_tuple(self) -> str:
         self._t_tuple = self._tail(KIND_TUPLE, "Tuple")
         return self._t_tuple
 
-    def _elements(
-        self, v: object, items: list[Any] | tuple[Any, ...], n: int, depth: int, walk: _Walk
-    ) -> str:
-        """The comma-separated encodings of ``items`` (a snapshot of ``v``'s first items)."""
-        shown = len(items)
-        walk.budget -= shown
-        key = id(v)
-        walk.path.add(key)
-        try:
-            value = self._value
-            depth += 1
-            body = ",".join([value(x, depth, walk) for x in items])
-        finally:
-            walk.path.discard(key)
-        if shown < n:
-            more = self._items_capped(n)
-            body = body + "," + more if body else more
-        return body
+    def _elements(self, items: list[Any] | tuple[Any, ...], depth: int, walk: Walk) -> str:
+        """The comma-separated encodings of a snapshot of a container's first items.
 
-    def _dict(self, v: dict[Any, Any], depth: int, walk: _Walk | None) -> str:
+        Cached atoms are looked up inline (half the cost of a call per element); the type
+        test comes first because ``1 == 1.0 == True`` share a hash, and hashing an object of
+        unknown type would run its ``__hash__``.
+        """
+        walk[0] -= len(items)
+        encode = self.encode
+        ints = self._ints_get
+        strs = self._strs_get
+        floats = self._floats_get
+        return ",".join(
+            [
+                (
+                    ints(x)
+                    if (t := type(x)) is int
+                    else strs(x)
+                    if t is str
+                    else floats(x)
+                    if t is float
+                    else None
+                )
+                or encode(x, depth, walk)
+                for x in items
+            ]
+        )
+
+    def _dict(self, v: dict[Any, Any], depth: int, walk: Walk | None) -> str:
         """Dicts (and subclasses): ``Sequence`` (0, "Dict") of ``(key, value)`` Tuples."""
         tail = self._t_dict or self._init_dict()
         n = dict.__len__(v)
         if depth >= self._max_depth:
             return self._depth_cut("dict", n)
-        if walk is None:
-            walk = _Walk(self._max_total)
-        elif id(v) in walk.path:
-            return self._cycle("dict")
-        limit = min(self._max_items, walk.budget)
-        # dict.items(v) reads the dict's own storage: no __iter__/items/__getitem__ override
-        # runs, and list(islice(...)) stays in C, so nothing can mutate v half-way.
-        pairs = list(itertools.islice(dict.items(v), limit))
-        shown = len(pairs)
-        walk.budget -= shown
-        pair_head = '{"kind":"Tuple","elements":['
-        pair_tail = "]" + (self._t_tuple or self._init_tuple())
         key = id(v)
-        walk.path.add(key)
+        if walk is None:
+            walk = [self._max_total, key]
+        elif key in walk:
+            return self._cycle("dict")
+        else:
+            walk.append(key)
         try:
-            value = self._value
-            depth += 1
-            body = ",".join(
-                [
-                    pair_head + value(k, depth, walk) + "," + value(x, depth, walk) + pair_tail
-                    for k, x in pairs
-                ]
-            )
+            limit = self._max_items
+            if walk[0] < limit:  # the value's item budget is nearly spent
+                limit = walk[0]
+            # dict.items(v) reads the dict's own storage: no __iter__/items/__getitem__
+            # override runs, and list(islice(...)) stays in C, so nothing can mutate v
+            # half-way (no "dictionary changed size during iteration").
+            pairs = list(itertools.islice(dict.items(v), limit))
+            body = self._pairs(pairs, depth + 1, walk)
         finally:
-            walk.path.discard(key)
-        if shown < n:
-            more = self._items_capped(n)
-            body = body + "," + more if body else more
+            walk.pop()
+        if len(pairs) < n:
+            body = self._with_more(body, n)
         return '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
 
     def _init_dict(self) -> str:
         self._t_dict = self._tail(KIND_SEQ, "Dict")
         return self._t_dict
 
+    def _pairs(self, pairs: list[tuple[Any, Any]], depth: int, walk: Walk) -> str:
+        """The ``(key, value)`` Tuples of a dict snapshot (str keys looked up inline)."""
+        walk[0] -= len(pairs)
+        head = '{"kind":"Tuple","elements":['
+        tail = "]" + (self._t_tuple or self._init_tuple())
+        encode = self.encode
+        ints = self._ints_get
+        strs = self._strs_get
+        floats = self._floats_get
+        return ",".join(
+            [
+                head
+                + ((strs(k) if type(k) is str else None) or encode(k, depth, walk))
+                + ","
+                + (
+                    (
+                        ints(x)
+                        if (t := type(x)) is int
+                        else strs(x)
+                        if t is str
+                        else floats(x)
+                        if t is float
+                        else None
+                    )
+                    or encode(x, depth, walk)
+                )
+                + tail
+                for k, x in pairs
+            ]
+        )
+
     # ------------------------------------------------------------------ markers
+
+    def _with_more(self, body: str, n: int) -> str:
+        """``body`` followed by the marker element for the items not shown (true length)."""
+        self.counters["items_capped"] += 1
+        more = self._error(f"<truncated: {n} items>")
+        return body + "," + more if body else more
 
     def _depth_cut(self, what: str, n: int) -> str:
         self.counters["depth_cut"] += 1
@@ -526,40 +600,40 @@ class ValueEncoder:
         self.counters["cycles"] += 1
         return self._error(f"<cycle: {what}>")
 
-    def _items_capped(self, n: int) -> str:
-        self.counters["items_capped"] += 1
-        return self._error(f"<truncated: {n} items>")
-
     def _failed(self, exc: BaseException) -> str:
         self.counters["encode_failed"] += 1
         return self._error(f"<encoding failed: {_render.type_name(type(exc))}>")
 
     # ------------------------------------------------------------------ other objects
 
-    def _mock(self, v: object, depth: int, walk: _Walk | None) -> str:
+    def _mock(self, v: object, depth: int, walk: Walk | None) -> str:
         return self._raw(_render.mock_text(v))
 
-    def _default_repr(self, v: object, depth: int, walk: _Walk | None) -> str:
+    def _default_repr(self, v: object, depth: int, walk: Walk | None) -> str:
         """Classes without their own text: ``object.__repr__``, which runs no program code."""
         return self._raw(object.__repr__(v))
 
-    def _slow_repr(self, v: object, depth: int, walk: _Walk | None) -> str:
+    def _trusted(self, v: object, depth: int, walk: Walk | None) -> str:
+        """Built-ins whose ``str`` is C code over fixed-size data (functions, classes…)."""
+        return self._raw(str(v))
+
+    def _slow_repr(self, v: object, depth: int, walk: Walk | None) -> str:
         self.counters["repr_skipped"] += 1
         return self._raw(object.__repr__(v))
 
-    def _bytes(self, v: bytes, depth: int, walk: _Walk | None) -> str:
+    def _bytes(self, v: bytes, depth: int, walk: Walk | None) -> str:
         return self._raw(_render.bytes_text(v, self._max_chars), bounded=True)
 
-    def _bytearray(self, v: bytearray, depth: int, walk: _Walk | None) -> str:
+    def _bytearray(self, v: bytearray, depth: int, walk: Walk | None) -> str:
         return self._raw(_render.bytearray_text(v, self._max_chars), bounded=True)
 
-    def _collection(self, v: object, depth: int, walk: _Walk | None) -> str:
+    def _collection(self, v: object, depth: int, walk: Walk | None) -> str:
         return self._timed(v, self._collection_text, bounded=True)
 
     def _collection_text(self, v: object) -> str:
         return _render.collection_text(v, self._max_items, self._max_chars)
 
-    def _call_str(self, v: object, depth: int, walk: _Walk | None) -> str:
+    def _call_str(self, v: object, depth: int, walk: Walk | None) -> str:
         return self._timed(v, str, bounded=False)
 
     def _timed(self, v: object, render: Callable[[Any], str], *, bounded: bool) -> str:
@@ -575,14 +649,17 @@ class ValueEncoder:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException:
-            self._check_slow(type(v), start)
+            if time.perf_counter() - start > SLOW_RENDER_SECONDS:
+                self._mark_slow(type(v))
             self.counters["repr_failed"] += 1
             return self._error("<unrepr>")
-        self._check_slow(type(v), start)
+        if time.perf_counter() - start > SLOW_RENDER_SECONDS:
+            self._mark_slow(type(v))
         return self._raw(text, bounded=bounded)
 
-    def _check_slow(self, t: type, start: float) -> None:
-        if time.perf_counter() - start > SLOW_RENDER_SECONDS and self._slow.get(id(t)) is not t:
+    def _mark_slow(self, t: type) -> None:
+        """Render ``t``'s instances with ``object.__repr__`` from now on."""
+        if self._slow.get(id(t)) is not t:
             self.counters["slow_types"] += 1
             if len(self._slow) >= _CLASS_CACHE_ENTRIES:
                 self._slow.clear()

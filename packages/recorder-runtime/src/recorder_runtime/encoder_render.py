@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import types
 from typing import Any, Final
 
 # Type-level facts read through ``type``'s own descriptors: a metaclass ``__getattribute__``
@@ -41,6 +42,7 @@ BYTES: Final = 9  #: bytes without an own text: sliced, then ``bytes.__repr__``
 BYTEARRAY: Final = 10  #: bytearray without an own text: sliced, then ``bytearray.__repr__``
 COLLECTION: Final = 11  #: set, frozenset, deque without an own text: sliced when too long
 CALL_STR: Final = 12  #: anything else: ``str(v)`` under the per-type time budget
+TRUSTED: Final = 13  #: functions, classes, complex, range: C ``str`` of fixed-size data
 
 _MOCK_MODULE: Final = "unittest.mock"
 #: Built-in classes whose text is produced without program code, or boundedly. A tuple
@@ -53,6 +55,11 @@ _BOUNDED_PROVIDERS: Final[tuple[tuple[type, int], ...]] = (
     (set, COLLECTION),
     (frozenset, COLLECTION),
     (collections.deque, COLLECTION),
+    (types.FunctionType, TRUSTED),
+    (types.BuiltinFunctionType, TRUSTED),
+    (type, TRUSTED),
+    (complex, TRUSTED),
+    (range, TRUSTED),
 )
 
 #: Integers up to this many bits (about 3,900 decimal digits) are rendered in decimal, like
