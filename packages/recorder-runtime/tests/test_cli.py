@@ -37,16 +37,23 @@ def plain(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
     )
 
 
+NO_BACKEND = b"ERR_UNSUPPORTED_PYTHON"
+
+
 def record(
     args: list[str], cwd: Path, env: dict[str, str] | None = None, module: str = "recorder_runtime"
 ) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
+    """Run the CLI; skip when this interpreter has no recording backend installed yet."""
+    result = subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=cwd,
         env=_env(env),
         capture_output=True,
         timeout=TIMEOUT,
     )
+    if NO_BACKEND in result.stderr:
+        pytest.skip(f"no recording backend on this Python: {result.stderr.decode().strip()}")
+    return result
 
 
 def program_stderr(stderr: bytes) -> bytes:
@@ -269,6 +276,8 @@ def test_console_script_is_installed_and_equivalent(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(script), "ok.py"], cwd=tmp_path, env=_env(), capture_output=True, timeout=TIMEOUT
     )
+    if NO_BACKEND in result.stderr:
+        pytest.skip("no recording backend on this Python")
     assert (result.returncode, result.stdout) == (0, b"ok\n")
 
 

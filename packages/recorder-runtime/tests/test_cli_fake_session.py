@@ -151,7 +151,7 @@ def test_explicit_trace_dir_and_activation_path_are_passed(h: Harness) -> None:
     h.run("--trace-dir", "out", "--activation-path", "lib.py", "ok.py")
     config = h.sessions[0].config
     assert config["trace_dir"] == str(h.tmp_path / "out")
-    assert config["activation_path"] == "lib.py"
+    assert config["activation_path"] == str(h.tmp_path / "lib.py")
 
 
 def test_program_output_reaches_stdout_untouched(h: Harness) -> None:

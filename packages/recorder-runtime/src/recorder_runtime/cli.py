@@ -400,7 +400,11 @@ class _Run:
             trace_dir=trace_dir,
             policy=policy,
             format=trace_format,
-            activation_path=namespace.activation_path or target.filename,
+            activation_path=(
+                os.path.abspath(namespace.activation_path)
+                if namespace.activation_path
+                else target.filename
+            ),
             program=target.filename,
             args=tuple(args),
             backend=policy.backend,
