@@ -296,3 +296,27 @@ def test_pure_recorder_records_with_settrace(tmp_path: Path) -> None:
     result = record(["p.py"], tmp_path, module="pure_recorder")
     assert (result.returncode, result.stdout) == (0, b"hi\n")
     assert (tmp_path / "trace-out" / "trace.json").is_file()
+
+
+def test_program_atexit_output_comes_before_the_json_trailer(tmp_path: Path) -> None:
+    write(
+        tmp_path / "ae.py",
+        "import atexit, sys\natexit.register(lambda: print('atexit says bye', file=sys.stderr))\n",
+    )
+    args = ["--json-errors", "--require-trace", "--activation-path", "elsewhere.py", "ae.py"]
+    result = record(args, tmp_path)
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 10
+    assert lines[0] == "atexit says bye"
+    assert json.loads(lines[-1])["error_code"] == "ERR_TRACE_MISSING"
+
+
+def test_program_atexit_handlers_run_exactly_once(tmp_path: Path) -> None:
+    write(
+        tmp_path / "ae.py",
+        "import atexit\natexit.register(print, 'bye')\nprint('main')\n",
+    )
+    expected = plain(["ae.py"], tmp_path)
+    actual = record(["ae.py"], tmp_path)
+    assert actual.stdout == expected.stdout == b"main\nbye\n"
+    assert recorder_lines(actual.stderr)[-1].startswith("recorder: trace written to")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -569,3 +571,38 @@ def test_split_argv(
         module,
         args,
     )
+
+
+INTERRUPTED_FINISH_DRIVER = """
+import sys
+from recorder_runtime import cli
+
+class Session:
+    run_id = "r"
+    trace_id = "t"
+    failure = None
+    def __init__(self, **config):
+        pass
+    def start(self):
+        pass
+    def finish(self, *, exit_code, exit_label=None):
+        raise KeyboardInterrupt
+
+sys.exit(cli.main(sys.argv[1:], session_factory=Session))
+"""
+
+
+def test_ctrl_c_while_finishing_dies_by_sigint_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_text("print('ran')\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODETRACER_")}
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_FINISH_DRIVER, "ok.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == -signal.SIGINT
+    assert result.stdout == "ran\n"
+    assert result.stderr == "recorder: interrupted\n"

@@ -20,6 +20,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import sys
@@ -32,7 +33,14 @@ from recorder_errors import ErrorCode, RecorderError, enverr, from_exception, us
 from . import __version__
 from .logs import get_logger, install_cli_handler, remove_cli_handler, run_id, set_trace_id
 from .policy import Policy, parse_bool, resolve_policy
-from .runner import ScriptOutcome, Target, resolve_module, resolve_script, run_target
+from .runner import (
+    SIGINT_STATUS,
+    ScriptOutcome,
+    Target,
+    resolve_module,
+    resolve_script,
+    run_target,
+)
 
 __all__ = ["DISABLED_ENV_VAR", "main"]
 
@@ -334,6 +342,7 @@ class _Run:
     forced_backend: str | None
     session_factory: SessionFactory
     diagnostics: _Diagnostics
+    owns_process: bool = False
     session: _Session | None = None
 
     # ------------------------------------------------------------------ flow
@@ -470,6 +479,7 @@ class _Run:
         )
         if not stopped_by_recorder:
             outcome.report()
+        self._program_epilogue()
         error = report.error
         if error is not None and report.fatal:
             if report.state == "partial":
@@ -503,12 +513,29 @@ class _Run:
 
     # --------------------------------------------------------------- untraced
 
-    @staticmethod
-    def _run_untraced(target: Target, args: list[str]) -> ScriptOutcome:
+    def _run_untraced(self, target: Target, args: list[str]) -> ScriptOutcome:
         """Run the program with no recorder at all and print what Python would print."""
         outcome = run_target(target, args, restore=False)
         outcome.report()
+        self._program_epilogue()
         return outcome
+
+    def _program_epilogue(self) -> None:
+        """Run the program's atexit handlers now, as the interpreter would at exit.
+
+        Python runs them after the traceback and before the process ends; running
+        them here, after the trace is finished and before the recorder's own
+        lines, keeps the program's output together and the recorder's verdict
+        (and the JSON trailer) the last thing on stderr. Only when the CLI owns
+        the process (called as the entry point), never for an in-process caller.
+        """
+        if not self.owns_process:
+            return
+        try:
+            atexit._run_exitfuncs()
+        except Exception:  # the interpreter only reports atexit failures too
+            log.debug("an atexit handler of the program failed", exc_info=True)
+        _flush(sys.stdout)
 
     @staticmethod
     def _program_status(outcome: ScriptOutcome) -> int:
@@ -571,14 +598,21 @@ def main(
     ``session_factory`` replaces :class:`recorder_runtime.session.TraceSession`
     (tests). A ``KeyboardInterrupt`` that the script did not catch ends the
     process by SIGINT when its status is propagated, as plain Python does.
+    Called without ``argv`` (the entry points), the CLI owns the process and
+    runs the program's atexit handlers before its own final lines.
     """
     arguments = list(sys.argv[1:] if argv is None else argv)
     diagnostics = _Diagnostics(sys.stderr, json_errors=False)
     run = _Run(prog, forced_backend, session_factory or _default_session_factory, diagnostics)
+    run.owns_process = argv is None
     try:
         return run.execute(arguments)
     except _ParserExit as done:
         return done.status
+    except KeyboardInterrupt:  # Ctrl-C outside the program (e.g. while finishing)
+        diagnostics.line("recorder: interrupted")
+        remove_cli_handler()
+        return ScriptOutcome(SIGINT_STATUS, "interrupt").reraise_interrupt()
     except RecorderError as error:
         diagnostics.failure(error, run.session)
         return error.exit_code

@@ -42,6 +42,7 @@ from typing import Literal
 from recorder_errors import ErrorCode, usage
 
 __all__ = [
+    "SIGINT_STATUS",
     "OutcomeKind",
     "ScriptOutcome",
     "Target",
