@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import enum
 import json
+import threading
 from typing import Any, NamedTuple
 
 import pytest
@@ -256,6 +257,66 @@ def test_scrub_applies_to_string_and_raw_text() -> None:
     assert h.record(["hunter2"]) == seq([s("***")])
     assert h.record(b"hunter2") == raw("b'***'")
     assert h.record(Point(1, 2)) == raw("Point(1, 2)")
+
+
+def test_a_secret_learned_later_is_scrubbed_from_text_seen_before() -> None:
+    secrets: list[str] = []
+
+    def scrub(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    h = Harness(scrub=scrub)
+    assert h.record("tok123") == s("tok123")
+    secrets.append("tok123")
+    assert h.record("tok123") == s("***")
+    assert h.record(["tok123"]) == seq([s("***")])
+
+
+def test_installing_a_scrubber_drops_cached_texts() -> None:
+    h = Harness()
+    assert h.record(["tok123", 2.5]) == seq([s("tok123"), raw("2.5")])
+    h.encoder.set_scrub(lambda text: text.replace("tok123", "***").replace("2.5", "#"))
+    assert h.record(["tok123", 2.5]) == seq([s("***"), raw("#")])
+    h.encoder.set_scrub(None)
+    assert h.record("tok123") == s("tok123")
+
+
+def test_zero_and_negative_zero_keep_their_own_texts(h: Harness) -> None:
+    assert [h.record(x)["r"] for x in (0.0, -0.0, 0.0, -0.0)] == ["0.0", "-0.0", "0.0", "-0.0"]
+
+
+def test_a_failing_element_is_contained_to_that_element() -> None:
+    def scrub(text: str) -> str:
+        if text == "bad":
+            raise RuntimeError("scrubber bug")
+        return text
+
+    record = Harness(scrub=scrub).record(["ok", "bad", {"k": "bad"}])
+    assert record["elements"][0] == s("ok")
+    assert record["elements"][1] == error("<encoding failed: RuntimeError>")
+    assert record["elements"][2] == seq(
+        [tup(s("k"), error("<encoding failed: RuntimeError>"))], DICT
+    )
+
+
+def test_threads_sharing_one_encoder_and_one_value_agree() -> None:
+    h = Harness()
+    shared: list[Any] = [[1, "a", {"k": (2.5, None)}]] * 50
+    expected = h.encoder.encode(shared)
+    results: list[str] = []
+
+    def work() -> None:
+        results.extend(h.encoder.encode(shared) for _ in range(200))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 800
+    assert set(results) == {expected}
 
 
 def test_json_string_is_ascii_json_for_any_text() -> None:

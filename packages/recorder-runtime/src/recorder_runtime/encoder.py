@@ -263,6 +263,16 @@ class ValueEncoder:
         """``Error{msg:"<dropped>"}`` of type (16, "Dropped"): a value a filter dropped."""
         return '{"kind":"Error","msg":"<dropped>"' + self._tail(KIND_RAW, "Dropped")
 
+    def set_scrub(self, scrub: Callable[[str], str] | None) -> None:
+        """Replace the scrubber (``None``: no secrets known, the fast cached path).
+
+        Texts are cached only while there is no scrubber, so a secret learned later can never
+        come back out of a cache; installing one empties the caches of scrubbable text.
+        """
+        self._scrub = scrub
+        self._strs.clear()
+        self._floats.clear()
+
     def string(self, text: str) -> str:
         """A ``String`` record (capped like any string), e.g. ``"<exit>"``."""
         return self.encode(text)
@@ -342,7 +352,7 @@ class ValueEncoder:
 
         Cached by value, except zero: ``0.0 == -0.0`` but their texts differ.
         """
-        if self._scrub is not None:
+        if self._scrub is not None:  # not cached, like strings (see set_scrub)
             return self._raw(repr(v))
         tail = self._t_raw or self._init_raw()
         s = f'{{"kind":"Raw","r":"{v!r}"{tail}'
@@ -365,7 +375,9 @@ class ValueEncoder:
         if n > self._max_chars:
             return '{"kind":"String","text":' + _json_text(self._cut(v, n)) + tail
         scrub = self._scrub
-        s = '{"kind":"String","text":' + _json_text(v if scrub is None else scrub(v)) + tail
+        if scrub is not None:  # not cached: the scrubber learns new secrets as it goes
+            return '{"kind":"String","text":' + _json_text(scrub(v)) + tail
+        s = '{"kind":"String","text":' + _json_text(v) + tail
         if n <= _CACHED_STR_MAX_LEN:
             strs = self._strs
             if len(strs) >= _CACHE_ENTRIES:
