@@ -403,6 +403,18 @@ def json_trailer_of_line(line: bytes) -> dict[str, Any] | None:
     return None
 
 
+FAILURE_MARK = re.compile(rb"ERR_|WARNING|ERROR|CRITICAL|Traceback")
+
+
+def failure_diagnostics(stderr: bytes) -> list[bytes]:
+    """Recorder lines about a failure (not the trailer, not a neutral 'trace written' note)."""
+    return [
+        line
+        for line in recorder_lines(stderr)
+        if json_trailer_of_line(line) is None and FAILURE_MARK.search(line)
+    ]
+
+
 def program_stderr(stderr: bytes) -> bytes:
     """stderr with the recorder's own lines removed (N3)."""
     kept = [
@@ -450,8 +462,7 @@ def assert_n3(pair: Pair, *, max_diagnostics: int = 1) -> None:
     assert pair.untraced is not None
     assert program_stderr(pair.traced.stderr) == pair.untraced.stderr, pair.describe()
     lines = recorder_lines(pair.traced.stderr)
-    diagnostics = [line for line in lines if json_trailer_of_line(line) is None]
-    assert len(diagnostics) <= max_diagnostics, pair.describe()
+    assert len(failure_diagnostics(pair.traced.stderr)) <= max_diagnostics, pair.describe()
     trailers = [line for line in lines if json_trailer_of_line(line) is not None]
     assert len(trailers) <= 1, pair.describe()
 

@@ -29,6 +29,7 @@ from .harness import (
     assert_n3,
     assert_n4,
     backend_params,
+    failure_diagnostics,
     json_trailer,
     line_point,
     program_stderr,
@@ -105,8 +106,7 @@ def assert_failure_outcome(pair: Pair, point: str, policy: str) -> None:
         assert_n2(pair)
         assert_n3(pair)
         assert len(recorder_lines(pair.traced.stderr)) >= 1, "disable warns once"
-    diagnostics = [line for line in recorder_lines(pair.traced.stderr) if not line.startswith(b"{")]
-    assert len(diagnostics) <= 1, pair.describe()
+    assert len(failure_diagnostics(pair.traced.stderr)) <= 1, pair.describe()
 
 
 @pytest.mark.parametrize(("backend", "point", "policy"), matrix())

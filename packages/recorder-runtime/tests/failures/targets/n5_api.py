@@ -60,14 +60,37 @@ if sys.version_info >= (3, 12):
 before = snapshot()
 recorder_runtime.start(sys.argv[1])
 print("value", traced_function(21))
+during_tools = [sys.monitoring.get_tool(i) for i in range(6)] if sys.version_info >= (3, 12) else []
 recorder_runtime.stop()
 after = snapshot()
+ours = [i for i, name in enumerate(during_tools) if name is not None and i != OTHER_TOOL]
 
 problems = [f"{k}: {before[k]!r} -> {after[k]!r}" for k in before if before[k] != after[k]]
 if sys.version_info >= (3, 12):
     # The recorder's own slot must be free again (fact M6: only a full detach stops events).
     problems += [f"slot {i} still taken by {name!r}" for i, name in enumerate(after["tools"])
                  if name is not None and i != OTHER_TOOL]
+if sys.version_info >= (3, 12):
+    # B1: never the debugger slot 0 by default (P7: debuggers are detected through it).
+    if 0 in ours:
+        problems.append("recorder took tool id 0 (DEBUGGER_ID)")
+    # B6 / M6: a tool that takes our old slot inherits nothing (full detach, not just free).
+    for i in ours:
+        if mon.get_tool(i) is not None:
+            continue
+        mon.use_tool_id(i, "probe")
+        if mon.get_local_events(i, traced_function.__code__) != 0:
+            problems.append(f"slot {i}: local events left behind")
+        for name in ("PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "PY_UNWIND", "PY_THROW",
+                     "LINE", "RAISE", "CALL"):
+            event = getattr(mon.events, name)
+            if mon.register_callback(i, event, None) is not None:
+                problems.append(f"slot {i}: {name} callback left behind")
+        if mon.get_events(i) != 0:
+            problems.append(f"slot {i}: global events left behind")
+        mon.free_tool_id(i)
+    if not ours:
+        problems.append("no recorder slot seen while recording")
 if problems:
     print("N5 FAILED")
     for p in problems:
