@@ -526,6 +526,8 @@ class EventRecorder:
             info.decision.note_redacted(value)
             self._secrets_seen.add(value)
             self._secret_epoch += 1  # cached global blocks may hold copies to scrub now
+            if self.filter is not None:
+                self.encoder.set_scrub(self.filter.scrub)
         return self.encoder.redacted()
 
     def _encode_return(self, info: CodeInfo, value: object) -> str:
@@ -558,7 +560,9 @@ class EventRecorder:
                     ",".join(f'"{flag}"' for flag in chunk.flags),
                 )
             )
-            content = chunk.content if self.filter is None else self.filter.scrub(chunk.content)
+            content = chunk.content
+            if self._secrets_seen and self.filter is not None:
+                content = self.filter.scrub(content)
             parts.append(EVENT % (chunk.kind, json_string(metadata), json_string(content)))
 
     # ------------------------------------------------------------------ finish

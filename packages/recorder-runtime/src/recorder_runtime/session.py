@@ -195,10 +195,11 @@ class TraceSession:
         writer = TraceWriter(staging.file(EVENTS_FILE), failpoints=self.failpoints)
         self.writer = writer
         trace_filter = self.filter
-        scrub = trace_filter.scrub if trace_filter is not None else None
-        self.encoder = ValueEncoder(writer, self.limits, scrub=scrub)
+        # No scrubber until the recorder meets its first secret (the encoder's caches work
+        # only without one); captured output is scrubbed by the recorder when it drains it.
+        self.encoder = ValueEncoder(writer, self.limits)
         if self.policy.io_capture != "off":
-            self.io = IOCapture(self.policy.io_capture, scrub=scrub)
+            self.io = IOCapture(self.policy.io_capture)
         recorder = EventRecorder(
             writer,
             self.encoder,
