@@ -233,3 +233,16 @@ def test_root_logging_configured_by_the_program_is_unaffected(tmp_path: Path) ->
     )
     result = assert_same(["lg.py"], tmp_path)
     assert result.stderr == b"INFO app line\n"
+
+
+def test_multiprocessing_spawn_finds_the_main_module(tmp_path: Path) -> None:
+    write(
+        tmp_path / "mp.py",
+        "import multiprocessing as mp\n"
+        "def square(x):\n    return x * x\n"
+        "if __name__ == '__main__':\n"
+        "    with mp.get_context('spawn').Pool(2) as pool:\n"
+        "        print(pool.map(square, [1, 2, 3]))\n",
+    )
+    result = assert_same(["mp.py"], tmp_path)
+    assert result.stdout == b"[1, 4, 9]\n"
