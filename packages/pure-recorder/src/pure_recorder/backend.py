@@ -126,13 +126,13 @@ class SettraceBackend:
         if self._global is not None:
             raise usage(ErrorCode.ALREADY_TRACING, "the settrace backend is already installed")
         _refuse_if_traced()
-        global_fn, local_fn = self._build(recorder)
+        global_fn, local_fn, installed = self._build(recorder)
         guarded_local = guard.guard_callback("trace", local_fn, exclusive=True)
         guarded_global = guard.guard_callback("trace", global_fn, exclusive=True)
         self._local_ref[0] = guarded_local
+        installed[0] = guarded_global
         self._global = guarded_global
         self._install_thread = threading.get_ident()
-        self._stopped[0] = False
         self._released = False
         recorder.on_finished = self.pause
         if not _trace_every_thread(guarded_global):
@@ -206,14 +206,27 @@ class SettraceBackend:
         if hook is ours:
             threading.settrace(None)
 
-    def _build(self, recorder: EventRecorder) -> tuple[TraceFunction, TraceFunction]:
-        """The raw global and local trace functions, as closures over the hot objects."""
-        local_ref = self._local_ref
-        stopped = self._stopped
-        codes = self._codes
-        last_lines = self._last_lines
-        exceptions = self._exceptions
-        pending = self._pending
+    def _build(
+        self, recorder: EventRecorder
+    ) -> tuple[TraceFunction, TraceFunction, list[TraceFunction | None]]:
+        """The raw global and local trace functions, as closures over the hot objects.
+
+        The third item is a cell the caller fills with the guarded global
+        function: a thread that stops late compares its tracer with it, even
+        after :meth:`uninstall` forgot it.
+        """
+        # Fresh state per installation: closures of an earlier installation,
+        # still set on a thread that has not had an event since, keep their
+        # own (stopped) flag.
+        stopped: list[bool] = [False]
+        local_ref: list[TraceFunction | None] = [None]
+        codes: dict[CodeType, _CodeFacts | None] = {}
+        last_lines: dict[int, int] = {}
+        exceptions: dict[int, list[Any]] = {}
+        pending: dict[int, tuple[FrameType, CodeType, int, int]] = {}
+        self._stopped, self._local_ref, self._codes = stopped, local_ref, codes
+        self._last_lines, self._exceptions, self._pending = last_lines, exceptions, pending
+        installed: list[TraceFunction | None] = [None]
         get_ident = threading.get_ident
         exc_info = sys.exc_info
         code_info = recorder.code_info
@@ -225,13 +238,12 @@ class SettraceBackend:
         on_return = recorder.on_return
         on_yield = recorder.on_yield
         on_unwind = recorder.on_unwind
-        backend = self
         unseen: Any = object()
 
         def release(frame: FrameType) -> None:
             """Stopped: drop this frame's local tracer and, if still ours, the thread's."""
             frame.f_trace = None
-            ours = backend._global
+            ours = installed[0]
             if ours is not None and sys.gettrace() is ours:
                 sys.settrace(None)
 
@@ -349,7 +361,7 @@ class SettraceBackend:
             else:
                 on_unwind(code, unwinding)
 
-        return trace_call, trace_local
+        return trace_call, trace_local, installed
 
 
 def _trace_every_thread(function: TraceFunction | None) -> bool:
