@@ -198,6 +198,17 @@ def test_instance_without_own_text_is_object_repr(h: Harness) -> None:
     assert h.record(value) == raw(object.__repr__(value))
 
 
+def test_instance_text_follows_a_class_change(h: Harness) -> None:
+    class Other:
+        pass
+
+    value = Plain()
+    assert h.record(value) == raw(object.__repr__(value))
+    value.__class__ = Other
+    assert h.record(value) == raw(object.__repr__(value))
+    assert "Other" in object.__repr__(value)
+
+
 def test_object_whose_str_raises_is_unrepr(h: Harness) -> None:
     half_built = Point.__new__(Point)
     assert h.record(half_built) == error("<unrepr>")

@@ -191,6 +191,8 @@ class ValueEncoder:
         self._ints: dict[int, str] = {}
         self._strs: dict[str, str] = {}
         self._floats: dict[float, str] = {}
+        # id(object) -> (class, encoding) of instances rendered by object.__repr__.
+        self._reprs: dict[int, tuple[type, str]] = {}
         # Bound once: the caches are emptied with clear(), never replaced.
         self._ints_get = self._ints.get
         self._strs_get = self._strs.get
@@ -272,6 +274,7 @@ class ValueEncoder:
         self._scrub = scrub
         self._strs.clear()
         self._floats.clear()
+        self._reprs.clear()
 
     def string(self, text: str) -> str:
         """A ``String`` record (capped like any string), e.g. ``"<exit>"``."""
@@ -622,8 +625,24 @@ class ValueEncoder:
         return self._raw(_render.mock_text(v))
 
     def _default_repr(self, v: object, depth: int, walk: Walk | None) -> str:
-        """Classes without their own text: ``object.__repr__``, which runs no program code."""
-        return self._raw(object.__repr__(v))
+        """Classes without their own text: ``object.__repr__``, which runs no program code.
+
+        Its text is a function of the class and the address only, so it is cached by
+        ``id(v)`` and checked against the class: an object reborn at the same address with
+        the same class has the very same text (no reference to ``v`` is kept).
+        """
+        t = type(v)
+        key = id(v)
+        entry = self._reprs.get(key)
+        if entry is not None and entry[0] is t:
+            return entry[1]
+        s = self._raw(object.__repr__(v))
+        if self._scrub is None:
+            reprs = self._reprs
+            if len(reprs) >= _CACHE_ENTRIES:
+                reprs.clear()
+            reprs[key] = (t, s)
+        return s
 
     def _trusted(self, v: object, depth: int, walk: Walk | None) -> str:
         """Built-ins whose ``str`` is C code over fixed-size data (functions, classes…)."""
