@@ -22,14 +22,18 @@ reference to keeps working after :meth:`IOCapture.uninstall`; it just stops capt
 from __future__ import annotations
 
 import codecs
+import collections
 import contextlib
+import itertools
+import os
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-from recorder_errors import ErrorCode, usage
+from recorder_errors import ErrorCode, enverr, usage
 from recorder_ffi import is_inside
 
 from .logs import get_logger
@@ -85,7 +89,7 @@ class IOCapture:
         self._local = threading.local()
         self._capturing = False
         self._installed: dict[str, tuple[object, object]] = {}
-        self._mirror: Any = None
+        self._mirror: _FdMirror | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -105,12 +109,19 @@ class IOCapture:
             proxy = proxy_type(self, name, original)
             setattr(sys, name, proxy)
             self._installed[name] = (original, proxy)
+        if self.mode == "proxies+fd":
+            self._mirror = _FdMirror.start(self)
 
     def uninstall(self) -> None:
         """Stop capturing and restore the original streams where our proxies are still in place.
 
-        A stream the program replaced in the meantime is left alone: it is the program's.
+        A stream (or file descriptor) the program replaced in the meantime is left alone: it
+        is the program's. In ``proxies+fd`` mode the mirror is stopped first, after everything
+        written so far has reached the terminal and been captured.
         """
+        mirror, self._mirror = self._mirror, None
+        if mirror is not None:
+            mirror.stop()
         self._capturing = False
         for name, (original, proxy) in self._installed.items():
             if getattr(sys, name, None) is proxy:
@@ -192,6 +203,12 @@ class IOCapture:
                 self._chunks.append(IOChunk(_KINDS[stream], stream, text, ("flush", *extra), ident))
                 self.pending = True
 
+    def _expect(self, stream: str, data: bytes) -> None:
+        """Bytes a proxy is about to write to fd 1/2: the fd mirror must not capture them twice."""
+        mirror = self._mirror
+        if mirror is not None and data:
+            mirror.expect(stream, data)
+
     def _input(self, text: str) -> None:
         """Queue what the program read from stdin as one Read chunk."""
         if not text:
@@ -268,11 +285,15 @@ class _Proxy:
         return next(self._ct_wrapped)
 
     def _ct_record(self, action: Callable[[], None]) -> None:
-        """Run a capture step; capture problems are logged, never raised into the program."""
+        """Run a capture step unless this write is the recorder's own (see ``_should_capture``)."""
+        if self._ct_capture._should_capture():
+            self._ct_safely(action)
+
+    def _ct_safely(self, action: Callable[[], None]) -> None:
+        """Capture problems are logged, never raised into the program: its write still happens."""
         try:
-            if self._ct_capture._should_capture():
-                action()
-        except Exception:  # the program's write already happened; losing the copy is all
+            action()
+        except Exception:
             log.debug("io capture failed on %s", self._ct_stream, exc_info=True)
 
 
@@ -282,6 +303,8 @@ class _OutputProxy(_Proxy):
     _ct_buffer: _BufferProxy | None = None
 
     def write(self, s: Any) -> Any:
+        if self._ct_capture._mirror is not None and isinstance(s, str):
+            self._ct_safely(lambda: self._ct_expect(s))
         result = self._ct_wrapped.write(s)
         if isinstance(s, str):
             self._ct_record(lambda: self._ct_capture._output(self._ct_stream, s))
@@ -289,10 +312,23 @@ class _OutputProxy(_Proxy):
 
     def writelines(self, lines: Iterable[Any]) -> Any:
         items = list(lines)
-        result = self._ct_wrapped.writelines(items)
         text = "".join(item for item in items if isinstance(item, str))
+        if self._ct_capture._mirror is not None:
+            self._ct_safely(lambda: self._ct_expect(text))
+        result = self._ct_wrapped.writelines(items)
         self._ct_record(lambda: self._ct_capture._output(self._ct_stream, text))
         return result
+
+    def _ct_expect(self, text: str) -> None:
+        """Tell the fd mirror which bytes this text becomes on the file descriptor."""
+        wrapped = self._ct_wrapped
+        encoding = getattr(wrapped, "encoding", None) or "utf-8"
+        errors = getattr(wrapped, "errors", None) or "strict"
+        try:
+            data = text.encode(encoding, errors)
+        except (UnicodeError, LookupError):
+            return  # the write itself fails the same way: nothing reaches the fd
+        self._ct_capture._expect(self._ct_stream, data)
 
     def flush(self) -> Any:
         result = self._ct_wrapped.flush()
@@ -351,6 +387,8 @@ class _BufferProxy(_Proxy):
     _ct_decoder: codecs.IncrementalDecoder | None = None
 
     def write(self, b: Any) -> Any:
+        if self._ct_capture._mirror is not None and isinstance(b, (bytes, bytearray)):
+            self._ct_safely(lambda: self._ct_capture._expect(self._ct_stream, bytes(b)))
         result = self._ct_wrapped.write(b)
         if self._ct_stream != "stdin":
             count = result if isinstance(result, int) else None
@@ -390,3 +428,427 @@ class _BufferProxy(_Proxy):
 
     def __next__(self) -> Any:
         return self._ct_got(next(self._ct_wrapped))
+
+
+# ---------------------------------------------------------------------- fd mirroring
+
+#: The forwarding process of ``proxies+fd`` mode (see :class:`_FdMirror`). argv: the back
+#: channel fd, then (source fd, terminal fd, tag) triples. It detaches itself (double fork,
+#: own session, terminal signals ignored) so that it is never the program's child, never
+#: killed by the program's Ctrl-C, and outlives the program until every writer is gone.
+_HELPER: Final = r"""
+import os, select, signal, sys
+
+def write_all(fd, data):
+    while data:
+        try:
+            data = data[os.write(fd, data):]
+        except BlockingIOError:
+            select.select([], [fd], [])
+        except OSError:
+            return False
+    return True
+
+def send(back, kind, payload, length):
+    frame = bytes([kind]) + length.to_bytes(4, "big") + payload
+    try:
+        os.write(back, frame)
+        return True
+    except BlockingIOError:
+        return False
+
+def main(argv):
+    back = int(argv[1])
+    triples = [tuple(map(int, argv[i:i + 3])) for i in range(2, len(argv), 3)]
+    if os.fork() > 0:
+        os._exit(0)
+    for name in ("SIGINT", "SIGHUP", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGPIPE"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    os.set_blocking(back, False)
+    sources = {src: (dst, tag) for src, dst, tag in triples}
+    gaps = {}
+    while sources:
+        ready = select.select(list(sources), [], [])[0]
+        for src in ready:
+            dst, tag = sources[src]
+            try:
+                data = os.read(src, 4000)
+            except OSError:
+                data = b""
+            if not data or not write_all(dst, data):
+                # EOF, or the terminal is gone: closing our end gives the program the EPIPE
+                # it would have had without us.
+                del sources[src]
+                os.close(src)
+                continue
+            if back < 0:
+                continue
+            try:
+                if gaps.get(tag) and send(back, tag + 2, b"", gaps[tag]):
+                    gaps[tag] = 0
+                if gaps.get(tag) or not send(back, tag, data, len(data)):
+                    gaps[tag] = gaps.get(tag, 0) + len(data)
+            except OSError:
+                back = -1
+    os._exit(0)
+
+main(sys.argv)
+"""
+
+#: How long :meth:`_FdMirror.stop` waits for the forwarder to finish (it only has to wait
+#: when a child process still holds fd 1/2 open).
+STOP_TIMEOUT: Final = 5.0
+_TAGS: Final = {"stdout": 1, "stderr": 2}
+_SEARCH_AHEAD: Final = 8
+
+
+@dataclass
+class _Channel:
+    """One forwarded file (fd 1, fd 2, or both when they are the same file)."""
+
+    stream: str
+    fds: tuple[int, ...]
+    saved: dict[int, int]
+    reader: int
+    writer: int
+    identity: tuple[int, int] = (0, 0)
+    #: Bytes the proxies wrote, in order, not yet seen coming back from the forwarder.
+    expected: bytearray = field(default_factory=bytearray)
+    #: Sizes of the proxy writes making up ``expected`` (to skip one that never arrived).
+    writes: collections.deque[int] = field(default_factory=collections.deque)
+    decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
+    )
+
+
+class _FdMirror:
+    """``proxies+fd``: bytes written straight to fd 1/2 are forwarded *and* captured.
+
+    fd 1 and fd 2 are pointed at a pipe (a pty when they were a terminal, so ``isatty`` and
+    the window size stay what the program expects). A separate forwarding process copies
+    every byte, in order, to the original terminal or file, and sends a copy back over a
+    third pipe, where a reader thread captures what did not come through the proxies
+    (flag ``mirror``). Because the forwarder is a separate process, output written just
+    before ``os._exit`` or by a child process that outlives the program still arrives, and
+    a closed terminal still gives the program EPIPE. Proxy writes register their bytes
+    first (:meth:`expect`) so that the copy is not captured twice.
+    """
+
+    def __init__(self, capture: IOCapture, channels: list[_Channel], back: int) -> None:
+        self.capture = capture
+        self.channels = channels
+        self.by_stream = {channel.stream: channel for channel in channels}
+        self.back = back
+        self.lock = threading.Lock()
+        self.thread_id = threading.main_thread().ident or threading.get_ident()
+        self.active = True
+        self.reader = threading.Thread(target=self._read, name="recorder-io-mirror", daemon=True)
+
+    # -- set-up and tear-down
+
+    @classmethod
+    def start(cls, capture: IOCapture) -> _FdMirror | None:
+        """Set the mirror up, or log why not and return None (the proxies still capture)."""
+        channels: list[_Channel] = []
+        back = -1
+        try:
+            channels = _open_channels()
+            if not channels:
+                return None
+            back = _spawn_forwarder(channels)
+            mirror = cls(capture, channels, back)
+            _redirect(capture, channels)
+        except Exception as exc:  # mirroring is an extra: never fail the recording for it
+            _close_channels(channels, back)
+            log.warning(
+                "fd mirroring unavailable, capturing through sys.stdout/stderr only: %s", exc
+            )
+            return None
+        mirror.reader.start()
+        return mirror
+
+    def stop(self) -> None:
+        """Restore fds 1/2, wait until everything written reached the terminal, capture it."""
+        _flush_originals(self.capture)
+        for channel in self.channels:
+            for fd in channel.fds:
+                try:
+                    info = os.fstat(fd)
+                    if (info.st_dev, info.st_ino) == channel.identity:
+                        os.dup2(channel.saved[fd], fd)
+                except OSError:
+                    pass  # the program closed or replaced it: that is its business
+            for saved in channel.saved.values():
+                with contextlib.suppress(OSError):
+                    os.close(saved)
+        self.reader.join(STOP_TIMEOUT)
+        if self.reader.is_alive():
+            log.debug("a child process still writes to the mirrored fds; stop capturing them")
+        with self.lock:
+            self.active = False
+
+    def expect(self, stream: str, data: bytes) -> None:
+        channel = self.by_stream.get(stream) or self.by_stream.get("stdout")
+        if channel is not None and self.active:
+            with self.lock:
+                channel.expected += data
+                channel.writes.append(len(data))
+
+    # -- the reader thread
+
+    def _read(self) -> None:
+        buffer = b""
+        try:
+            while True:
+                data = os.read(self.back, 1 << 16)
+                if not data:
+                    break
+                buffer = self._frames(buffer + data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(self.back)
+            for channel in self.channels:
+                self._capture(channel, b"", final=True)
+
+    def _frames(self, buffer: bytes) -> bytes:
+        while len(buffer) >= 5:
+            kind = buffer[0]
+            length = int.from_bytes(buffer[1:5], "big")
+            if kind > 2:  # the forwarder could not copy `length` bytes back: resynchronise
+                log.debug(
+                    "fd mirror lost %d bytes of %s", length, "stdout" if kind == 3 else "stderr"
+                )
+                channel = self._channel(kind - 2)
+                if channel is not None:
+                    with self.lock:
+                        channel.expected.clear()
+                        channel.writes.clear()
+                buffer = buffer[5:]
+                continue
+            if len(buffer) < 5 + length:
+                break
+            payload, buffer = buffer[5 : 5 + length], buffer[5 + length :]
+            channel = self._channel(kind)
+            if channel is not None:
+                self._capture(channel, self._unexpected(channel, payload))
+        return buffer
+
+    def _channel(self, tag: int) -> _Channel | None:
+        for channel in self.channels:
+            if _TAGS[channel.stream] == tag:
+                return channel
+        return None
+
+    def _capture(self, channel: _Channel, raw: bytes, final: bool = False) -> None:
+        text = channel.decoder.decode(raw, final=final)
+        with self.lock:
+            active = self.active
+        if text and active and self.capture._capturing:
+            self.capture._output(channel.stream, text, self.thread_id, ("mirror",))
+
+    def _unexpected(self, channel: _Channel, data: bytes) -> bytes:
+        """The part of ``data`` that did not come through the proxies (best effort, exact bytes).
+
+        The forwarded stream interleaves whole ``write()`` calls on the fds: the bytes the
+        proxies registered (in order, though Python's buffering regroups them) and raw
+        writes. Matching bytes are consumed from ``expected``; the rest is raw.
+        """
+        with self.lock:
+            expected = channel.expected
+            raw = bytearray()
+            buf = data
+            while buf:
+                if not expected:
+                    raw += buf
+                    break
+                matched = _common_prefix(buf, expected)
+                if matched:
+                    _consume(channel, matched)
+                    buf = buf[matched:]
+                    continue
+                first_write = channel.writes[0] if channel.writes else len(expected)
+                index = _resume_point(buf, expected, first_write)
+                if index < 0 and _resync(channel, buf):
+                    continue
+                if index < 0:
+                    raw += buf
+                    break
+                raw += buf[:index]
+                buf = buf[index:]
+            return bytes(raw)
+
+
+def _common_prefix(a: bytes, b: bytearray) -> int:
+    """Length of the common beginning of ``a`` and ``b`` (binary search on C comparisons)."""
+    low, high = 0, min(len(a), len(b))
+    if a[:high] == b[:high]:
+        return high
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _resume_point(buf: bytes, expected: bytearray, first_write: int) -> int:
+    """First index where ``buf`` goes on with what ``expected`` begins with, or -1.
+
+    A match must cover the first pending proxy write (at least 4 bytes, so that a lone
+    ``"\n"`` in raw output is not taken for the newline ``print`` writes), or run to the end
+    of ``buf`` or of ``expected``.
+    """
+    first = expected[0]
+    index = buf.find(first, 1)
+    while index >= 0:
+        needed = min(max(first_write, 4), len(expected), len(buf) - index)
+        if buf[index : index + needed] == expected[:needed]:
+            return index
+        index = buf.find(first, index + 1)
+    return -1
+
+
+def _consume(channel: _Channel, count: int) -> None:
+    del channel.expected[:count]
+    writes = channel.writes
+    while count and writes:
+        if writes[0] <= count:
+            count -= writes.popleft()
+        else:
+            writes[0] -= count
+            count = 0
+
+
+def _resync(channel: _Channel, buf: bytes) -> bool:
+    """Drop proxy writes that never reached the fd (the write failed, the buffer was lost).
+
+    Only when a later registered write is clearly present in ``buf`` (8 bytes or more), so
+    that raw output that merely resembles it does not throw the bookkeeping off.
+    """
+    offset = 0
+    for skipped, size in enumerate(itertools.islice(channel.writes, _SEARCH_AHEAD)):
+        offset += size
+        rest = channel.expected[offset : offset + 64]
+        if len(rest) < 8:
+            return False
+        if bytes(rest) in buf:
+            _consume(channel, offset)
+            log.debug("fd mirror: %d proxy writes never reached the fd", skipped + 1)
+            return True
+    return False
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    info = os.fstat(fd)
+    return info.st_dev, info.st_ino
+
+
+def _open_channels() -> list[_Channel]:
+    """A pipe (or raw pty) per distinct target of fds 1 and 2."""
+    targets: dict[tuple[int, int], list[int]] = {}
+    for fd in (1, 2):
+        try:
+            targets.setdefault(_identity(fd), []).append(fd)
+        except OSError:
+            continue  # closed: nothing to mirror
+    channels: list[_Channel] = []
+    try:
+        for fds in targets.values():
+            stream = "stdout" if fds[0] == 1 else "stderr"
+            saved = {fd: os.dup(fd) for fd in fds}
+            if os.isatty(fds[0]):
+                reader, writer = _raw_pty(fds[0])
+            else:
+                reader, writer = os.pipe()
+            channels.append(_Channel(stream, tuple(fds), saved, reader, writer))
+    except Exception:
+        _close_channels(channels, -1)
+        raise
+    return channels
+
+
+def _raw_pty(like: int) -> tuple[int, int]:
+    """A pty pair whose slave passes bytes through untranslated, sized like terminal ``like``."""
+    import fcntl
+    import termios
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    with contextlib.suppress(OSError):
+        size = fcntl.ioctl(like, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, size)
+    return master, slave
+
+
+def _spawn_forwarder(channels: list[_Channel]) -> int:
+    """Start the forwarding process; returns our end of the back channel."""
+    back_read, back_write = os.pipe()
+    with contextlib.suppress(Exception):
+        import fcntl
+
+        fcntl.fcntl(back_write, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    args = [str(back_write)]
+    fds = [back_write]
+    for channel in channels:
+        terminal = channel.saved[channel.fds[0]]
+        args += [str(channel.reader), str(terminal), str(_TAGS[channel.stream])]
+        fds += [channel.reader, terminal]
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _HELPER, *args],
+            pass_fds=fds,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        status = process.wait(timeout=60)  # the intermediate exits as soon as it has forked
+    except BaseException:
+        os.close(back_read)
+        raise
+    finally:
+        os.close(back_write)
+    if status != 0:
+        os.close(back_read)
+        raise enverr(ErrorCode.IO, f"the fd forwarding process failed to start (status {status})")
+    for channel in channels:
+        os.close(channel.reader)
+        channel.reader = -1
+    return back_read
+
+
+def _redirect(capture: IOCapture, channels: list[_Channel]) -> None:
+    """Point fds 1/2 at the channels (after flushing what Python still buffers for them)."""
+    _flush_originals(capture)
+    for channel in channels:
+        for fd in channel.fds:
+            os.dup2(channel.writer, fd)
+        channel.identity = _identity(channel.fds[0])
+        os.close(channel.writer)
+        channel.writer = -1
+
+
+def _flush_originals(capture: IOCapture) -> None:
+    """Push what Python still buffers for fds 1/2 out before they are switched."""
+    for name in ("stdout", "stderr"):
+        flush = getattr(capture.original(name), "flush", None)
+        if flush is not None:
+            with contextlib.suppress(Exception):
+                flush()
+
+
+def _close_channels(channels: list[_Channel], back: int) -> None:
+    """Undo a half-done set-up (fds 1/2 are only touched by :func:`_redirect`, last)."""
+    for channel in channels:
+        for fd in (channel.reader, channel.writer, *channel.saved.values()):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+    if back >= 0:
+        with contextlib.suppress(OSError):
+            os.close(back)
