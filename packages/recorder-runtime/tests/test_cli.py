@@ -322,11 +322,6 @@ def test_program_atexit_handlers_run_exactly_once(tmp_path: Path) -> None:
     assert recorder_lines(actual.stderr)[-1].startswith("recorder: trace written to")
 
 
-@pytest.mark.xfail(
-    reason="session.py keeps its own RUN_ID; it must use recorder_runtime.logs.run_id() "
-    "(reported to the lead); strict, so this marker must go once that lands",
-    strict=True,
-)
 def test_log_records_and_json_trailer_share_run_and_trace_ids(tmp_path: Path) -> None:
     write(tmp_path / "ok.py", "print('ok')\n")
     args = ["--json-errors", "--log-level", "debug", "--log-file", "rec.log"]

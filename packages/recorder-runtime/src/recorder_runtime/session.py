@@ -29,7 +29,7 @@ from recorder_errors import (
 )
 from recorder_ffi import BoundaryGuard, Failpoints
 
-from . import __version__
+from . import __version__, logs
 from .encoder import CaptureLimits, ValueEncoder
 from .filters import TraceFilter
 from .io_capture import IOCapture
@@ -116,7 +116,7 @@ class TraceSession:
     def __init__(self, config: SessionConfig) -> None:
         self.config = config
         self.policy = config.policy
-        self.run_id = RUN_ID
+        self.run_id = logs.run_id()
         self.trace_id = str(uuid.uuid4())
         self.trace_dir = os.path.abspath(config.trace_dir)
         self.started = False
@@ -455,5 +455,3 @@ def _as_recorder_error(exc: BaseException, where: str) -> RecorderError:
         err.__cause__ = exc
     return err
 
-
-RUN_ID = str(uuid.uuid4())
