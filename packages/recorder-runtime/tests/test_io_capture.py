@@ -12,7 +12,8 @@ import pytest
 
 from recorder_errors import ErrorCode, UsageError
 from recorder_ffi import inside
-from recorder_runtime.io_capture import IOCapture, IOChunk
+from recorder_runtime import io_capture
+from recorder_runtime.io_capture import IOCapture, IOChunk, _Channel, _FdMirror
 
 
 @dataclass
@@ -357,3 +358,75 @@ def test_original_gives_the_stream_before_install() -> None:
     with session() as s:
         assert s.capture.original("stdout") is s.streams.stdout
         assert s.capture.original("nope") is None
+
+
+# ----------------------------------------------------------------------------- fd mirror dedupe
+
+
+def mirror_for_test() -> tuple[_FdMirror, _Channel]:
+    """A mirror with one channel and no processes or fds: only the byte bookkeeping."""
+    channel = _Channel("stdout", (1,), {}, -1, -1)
+    mirror = _FdMirror(IOCapture("proxies"), [channel], -1)
+    mirror.by_stream["stdout"] = channel
+    return mirror, channel
+
+
+def test_mirror_bytes_nobody_registered_are_raw() -> None:
+    mirror, channel = mirror_for_test()
+    assert mirror._unexpected(channel, b"raw\n") == b"raw\n"
+
+
+def test_mirror_registered_proxy_bytes_are_not_captured_again() -> None:
+    mirror, channel = mirror_for_test()
+    mirror.expect("stdout", b"one")
+    mirror.expect("stdout", b"\n")
+    assert mirror._unexpected(channel, b"one\n") == b""
+    assert not channel.expected
+
+
+def test_mirror_raw_bytes_between_buffered_proxy_writes_are_found() -> None:
+    mirror, channel = mirror_for_test()
+    for data in (b"one", b"\n", b"two", b"\n", b"partial", b"err line\n"):
+        mirror.expect("stdout", data)
+    forwarded = b"one\nraw1\ntwo\npartialraw2\nerr line\nrawerr\n"
+    assert mirror._unexpected(channel, forwarded) == b"raw1\nraw2\nrawerr\n"
+
+
+def test_mirror_a_proxy_write_split_across_reads_is_matched() -> None:
+    mirror, channel = mirror_for_test()
+    mirror.expect("stdout", b"hello world\n")
+    assert mirror._unexpected(channel, b"raw\nhello wo") == b"raw\n"
+    assert mirror._unexpected(channel, b"rld\n") == b""
+
+
+def test_mirror_a_lone_newline_in_raw_output_is_not_taken_for_a_print() -> None:
+    mirror, channel = mirror_for_test()
+    mirror.expect("stdout", b"\n")
+    mirror.expect("stdout", b"next line\n")
+    first = mirror._unexpected(channel, b"raw\n")  # the "\n" might start the print: held
+    second = mirror._unexpected(channel, b"\nnext line\n")
+    assert first + second == b"raw\n"
+    assert not channel.expected and not channel.held
+
+
+def test_mirror_skips_a_proxy_write_that_never_reached_the_fd() -> None:
+    mirror, channel = mirror_for_test()
+    mirror.expect("stdout", b"lost forever\n")
+    mirror.expect("stdout", b"this one arrives\n")
+    assert mirror._unexpected(channel, b"raw\nthis one arrives\n") == b"raw\n"
+    assert not channel.expected
+
+
+def test_mirror_ignores_streams_that_do_not_write_to_a_mirrored_fd() -> None:
+    mirror, channel = mirror_for_test()
+    mirror.expect("stderr", b"to a StringIO\n")
+    assert not channel.expected
+
+
+def test_mirror_forgets_expected_bytes_beyond_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(io_capture, "MAX_EXPECTED", 10)
+    mirror, channel = mirror_for_test()
+    mirror.expect("stdout", b"0123456789")
+    mirror.expect("stdout", b"abcdef")
+    assert bytes(channel.expected) == b"6789abcdef"
+    assert sum(channel.writes) == 10

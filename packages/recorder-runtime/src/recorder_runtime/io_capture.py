@@ -500,6 +500,9 @@ main(sys.argv)
 #: when a child process still holds fd 1/2 open).
 STOP_TIMEOUT: Final = 5.0
 _TAGS: Final = {"stdout": 1, "stderr": 2}
+#: Proxy bytes not yet seen on the fd are forgotten beyond this (a block-buffered stdout
+#: holds at most its buffer, 8 KiB by default).
+MAX_EXPECTED: Final = 4 << 20
 _SEARCH_AHEAD: Final = 8
 
 
@@ -517,6 +520,8 @@ class _Channel:
     expected: bytearray = field(default_factory=bytearray)
     #: Sizes of the proxy writes making up ``expected`` (to skip one that never arrived).
     writes: collections.deque[int] = field(default_factory=collections.deque)
+    #: Forwarded bytes that may be the start of a proxy write; decided when more arrive.
+    held: bytes = b""
     decoder: codecs.IncrementalDecoder = field(
         default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
     )
@@ -538,7 +543,14 @@ class _FdMirror:
     def __init__(self, capture: IOCapture, channels: list[_Channel], back: int) -> None:
         self.capture = capture
         self.channels = channels
-        self.by_stream = {channel.stream: channel for channel in channels}
+        by_fd = {fd: channel for channel in channels for fd in channel.fds}
+        #: Which channel a proxy's bytes travel through: only a proxy whose wrapped stream
+        #: writes to a mirrored fd registers expected bytes (a StringIO never reaches fd 1).
+        self.by_stream: dict[str, _Channel] = {}
+        for name in ("stdout", "stderr"):
+            fd = _fileno(capture.original(name))
+            if fd in by_fd:
+                self.by_stream[name] = by_fd[fd]
         self.back = back
         self.lock = threading.Lock()
         self.thread_id = threading.main_thread().ident or threading.get_ident()
@@ -589,11 +601,14 @@ class _FdMirror:
             self.active = False
 
     def expect(self, stream: str, data: bytes) -> None:
-        channel = self.by_stream.get(stream) or self.by_stream.get("stdout")
+        channel = self.by_stream.get(stream)
         if channel is not None and self.active:
             with self.lock:
                 channel.expected += data
                 channel.writes.append(len(data))
+                excess = len(channel.expected) - MAX_EXPECTED
+                if excess > 0:  # bytes that never arrive must not pile up forever
+                    _consume(channel, excess)
 
     # -- the reader thread
 
@@ -611,7 +626,8 @@ class _FdMirror:
             with contextlib.suppress(OSError):
                 os.close(self.back)
             for channel in self.channels:
-                self._capture(channel, b"", final=True)
+                held, channel.held = channel.held, b""
+                self._capture(channel, held, final=True)
 
     def _frames(self, buffer: bytes) -> bytes:
         while len(buffer) >= 5:
@@ -626,6 +642,7 @@ class _FdMirror:
                     with self.lock:
                         channel.expected.clear()
                         channel.writes.clear()
+                        channel.held = b""
                 buffer = buffer[5:]
                 continue
             if len(buffer) < 5 + length:
@@ -659,18 +676,13 @@ class _FdMirror:
         with self.lock:
             expected = channel.expected
             raw = bytearray()
-            buf = data
+            buf, channel.held = channel.held + data, b""
             while buf:
                 if not expected:
                     raw += buf
                     break
-                matched = _common_prefix(buf, expected)
-                if matched:
-                    _consume(channel, matched)
-                    buf = buf[matched:]
-                    continue
-                first_write = channel.writes[0] if channel.writes else len(expected)
-                index = _resume_point(buf, expected, first_write)
+                need = min(max(channel.writes[0] if channel.writes else 0, 4), len(expected))
+                index = _match_at(buf, expected, need)
                 if index < 0 and _resync(channel, buf):
                     continue
                 if index < 0:
@@ -678,6 +690,12 @@ class _FdMirror:
                     break
                 raw += buf[:index]
                 buf = buf[index:]
+                matched = _common_prefix(buf, expected)
+                if matched < need:  # the match runs to the end of what we have: wait
+                    channel.held = buf
+                    break
+                _consume(channel, matched)
+                buf = buf[matched:]
             return bytes(raw)
 
 
@@ -695,18 +713,17 @@ def _common_prefix(a: bytes, b: bytearray) -> int:
     return low
 
 
-def _resume_point(buf: bytes, expected: bytearray, first_write: int) -> int:
-    """First index where ``buf`` goes on with what ``expected`` begins with, or -1.
+def _match_at(buf: bytes, expected: bytearray, need: int) -> int:
+    """First index where ``buf`` goes on as ``expected`` begins, for ``need`` bytes or to its end.
 
-    A match must cover the first pending proxy write (at least 4 bytes, so that a lone
-    ``"\n"`` in raw output is not taken for the newline ``print`` writes), or run to the end
-    of ``buf`` or of ``expected``.
+    ``need`` covers the first pending proxy write (at least 4 bytes), so that a lone
+    ``"\n"`` in raw output is not taken for the newline ``print`` writes separately.
     """
     first = expected[0]
-    index = buf.find(first, 1)
+    index = buf.find(first)
     while index >= 0:
-        needed = min(max(first_write, 4), len(expected), len(buf) - index)
-        if buf[index : index + needed] == expected[:needed]:
+        length = min(need, len(buf) - index)
+        if buf[index : index + length] == expected[:length]:
             return index
         index = buf.find(first, index + 1)
     return -1
@@ -740,6 +757,14 @@ def _resync(channel: _Channel, buf: bytes) -> bool:
             log.debug("fd mirror: %d proxy writes never reached the fd", skipped + 1)
             return True
     return False
+
+
+def _fileno(stream: object) -> int | None:
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    return fd if isinstance(fd, int) else None
 
 
 def _identity(fd: int) -> tuple[int, int]:
