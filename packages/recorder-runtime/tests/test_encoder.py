@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import collections
 import enum
+import gc
 import json
 import threading
+import weakref
 from typing import Any, NamedTuple
 
 import pytest
@@ -204,7 +206,7 @@ def test_instance_text_follows_a_class_change(h: Harness) -> None:
 
     value = Plain()
     assert h.record(value) == raw(object.__repr__(value))
-    value.__class__ = Other
+    value.__class__ = Other  # type: ignore[assignment]
     assert h.record(value) == raw(object.__repr__(value))
     assert "Other" in object.__repr__(value)
 
@@ -254,6 +256,56 @@ def test_cached_encodings_are_identical_to_fresh_ones() -> None:
     values = [0, 1, -1, 255, "a", "", "x" * 64, True, False, None]
     texts = [first.encoder.encode(v) for v in values]
     assert [first.encoder.encode(v) for v in values] == texts
+
+
+def test_atoms_in_a_fresh_encoder_list(h: Harness) -> None:
+    none = {"kind": "None", "type": NONE}
+    true = {"kind": "Bool", "b": True, "type": BOOL}
+    false = {"kind": "Bool", "b": False, "type": BOOL}
+    assert h.record([True, None, False, True, None]) == seq([true, none, false, true, none])
+
+
+def test_an_unchanged_list_of_atoms_encodes_the_same_and_a_change_shows(h: Harness) -> None:
+    values: list[Any] = [1, "a", 2.5, None, True] * 4
+    first = h.encoder.encode(values)
+    assert h.encoder.encode(values) == first
+    values[7] = "changed"
+    assert h.record(values)["elements"][7] == s("changed")
+    values.append(99)
+    assert h.record(values)["elements"][-1] == i(99)
+
+
+def test_a_changed_dict_of_atoms_shows_the_change(h: Harness) -> None:
+    values = {f"k{n}": n for n in range(10)}
+    h.encoder.encode(values)
+    values["k3"] = 333
+    assert h.record(values)["elements"][3] == tup(s("k3"), i(333))
+    del values["k3"]
+    values["new"] = 1
+    assert h.record(values)["elements"][-1] == tup(s("new"), i(1))
+
+
+def test_containers_holding_mutable_values_are_encoded_afresh(h: Harness) -> None:
+    inner = [0]
+    point = Point(1, 2)
+    values: list[Any] = [1, 2, 3, 4, 5, 6, 7, 8, inner, point]
+    h.encoder.encode(values)
+    inner[0] = 42
+    point.x = 9
+    record = h.record(values)
+    assert record["elements"][8] == seq([i(42)])
+    assert record["elements"][9] == raw("Point(9, 2)")
+
+
+def test_the_encoder_keeps_no_program_object_alive(h: Harness) -> None:
+    point = Point(1, 2)
+    ref = weakref.ref(point)
+    values: list[Any] = [*range(20), point]
+    h.encoder.encode(values)
+    h.encoder.encode({"p": point, **{str(n): n for n in range(20)}})
+    del values, point
+    gc.collect()
+    assert ref() is None
 
 
 def test_one_and_true_stay_distinct(h: Harness) -> None:

@@ -23,10 +23,12 @@ Why it is shaped like this (see docs/adr/0004-value-encoding.md):
 
 from __future__ import annotations
 
+import collections
 import itertools
+import operator
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from json.encoder import encode_basestring_ascii as _escape
 from typing import Any, Final, Protocol
@@ -57,6 +59,14 @@ _I64_MAX: Final = (1 << 63) - 1
 #: entries and is emptied when full (memory stays flat however many distinct values pass).
 _CACHED_STR_MAX_LEN: Final = 64
 _CACHE_ENTRIES: Final = 8192
+#: Strings longer than _CACHED_STR_MAX_LEN (up to max_string_length) have their own, smaller
+#: cache: at most this many entries (a few MB at the default limits).
+_LONG_CACHE_ENTRIES: Final = 128
+#: Containers of atoms with at least this many items are memoised (smaller ones encode about
+#: as fast as the identity check), at most _MEMO_ENTRIES of them, each up to _MEMO_MAX_CHARS.
+_MEMO_MIN_ITEMS: Final = 8
+_MEMO_ENTRIES: Final = 1024
+_MEMO_MAX_CHARS: Final = 65_536
 #: Per-type rendering caches hold classes strongly (so an ``id`` is never reused while cached);
 #: emptied when full so classes created in a loop do not accumulate.
 _CLASS_CACHE_ENTRIES: Final = 4096
@@ -190,9 +200,13 @@ class ValueEncoder:
         # Encodings of immutable values, by exact type (1 == 1.0 == True must not collide).
         self._ints: dict[int, str] = {}
         self._strs: dict[str, str] = {}
+        self._long_strs: dict[str, str] = {}
         self._floats: dict[float, str] = {}
         # id(object) -> (class, encoding) of instances rendered by object.__repr__.
         self._reprs: dict[int, tuple[type, str]] = {}
+        # id(container) -> (its atoms, encoded body): sequences and dicts (see _memo_hit).
+        self._seq_memo: dict[int, tuple[Sequence[Any], str]] = {}
+        self._dict_memo: dict[int, tuple[Sequence[Any], str]] = {}
         # Bound once: the caches are emptied with clear(), never replaced.
         self._ints_get = self._ints.get
         self._strs_get = self._strs.get
@@ -273,8 +287,11 @@ class ValueEncoder:
         """
         self._scrub = scrub
         self._strs.clear()
+        self._long_strs.clear()
         self._floats.clear()
         self._reprs.clear()
+        self._seq_memo.clear()
+        self._dict_memo.clear()
 
     def string(self, text: str) -> str:
         """A ``String`` record (capped like any string), e.g. ``"<exit>"``."""
@@ -380,12 +397,24 @@ class ValueEncoder:
         scrub = self._scrub
         if scrub is not None:  # not cached: the scrubber learns new secrets as it goes
             return '{"kind":"String","text":' + _json_text(scrub(v)) + tail
-        s = '{"kind":"String","text":' + _json_text(v) + tail
         if n <= _CACHED_STR_MAX_LEN:
+            s = '{"kind":"String","text":' + _json_text(v) + tail
             strs = self._strs
             if len(strs) >= _CACHE_ENTRIES:
                 strs.clear()
             strs[v] = s
+            return s
+        # Longer texts (a file read, a JSON document) tend to stay in a variable for many
+        # steps; re-escaping them at each step would cost O(length) every time. A str caches
+        # its hash, and the lookup of the same object is an identity check.
+        longs = self._long_strs
+        cached = longs.get(v)
+        if cached is not None:
+            return cached
+        s = '{"kind":"String","text":' + _json_text(v) + tail
+        if len(longs) >= _LONG_CACHE_ENTRIES:
+            longs.clear()
+        longs[v] = s
         return s
 
     def _init_str(self) -> str:
@@ -467,7 +496,7 @@ class ValueEncoder:
             # A snapshot of at most `limit` items: a huge list costs what a short one does,
             # and an element's __repr__ appending to the list cannot make this run forever.
             items = v[:limit] if exact else list.__getitem__(v, slice(0, limit))
-            body = self._elements(items, depth + 1, walk)
+            body = self._elements(key, items, depth + 1, walk)
         finally:
             walk.pop()
         if len(items) < n:
@@ -497,7 +526,7 @@ class ValueEncoder:
             if walk[0] < limit:  # the value's item budget is nearly spent
                 limit = walk[0]
             items = v[:limit] if exact else tuple.__getitem__(v, slice(0, limit))
-            body = self._elements(items, depth + 1, walk)
+            body = self._elements(key, items, depth + 1, walk)
         finally:
             walk.pop()
         if len(items) < n:
@@ -508,19 +537,32 @@ class ValueEncoder:
         self._t_tuple = self._tail(KIND_TUPLE, "Tuple")
         return self._t_tuple
 
-    def _elements(self, items: list[Any] | tuple[Any, ...], depth: int, walk: Walk) -> str:
+    def _elements(
+        self, key: int, items: list[Any] | tuple[Any, ...], depth: int, walk: Walk
+    ) -> str:
         """The comma-separated encodings of a snapshot of a container's first items.
 
         Cached atoms are looked up inline (half the cost of a call per element); the type
         test comes first because ``1 == 1.0 == True`` share a hash, and hashing an object of
-        unknown type would run its ``__hash__``.
+        unknown type would run its ``__hash__``. Containers of atoms only are memoised by
+        ``id`` (see :meth:`_memo_hit`): a variable shown again at the next step, unchanged,
+        costs one identity comparison per element.
         """
-        walk[0] -= len(items)
+        count = len(items)
+        walk[0] -= count
+        memo = self._seq_memo if count >= _MEMO_MIN_ITEMS and self._scrub is None else None
+        if memo is not None:
+            hit = _memo_hit(memo, key, items, count)
+            if hit is not None:
+                return hit
         encode = self.encode
         ints = self._ints_get
         strs = self._strs_get
         floats = self._floats_get
-        return ",".join(
+        true, false, none = self._true_json, self._false_json, self._none_json
+        misses: list[Any] = []
+        miss = misses.append if memo is not None else _DISCARD
+        body = ",".join(
             [
                 (
                     ints(x)
@@ -529,12 +571,21 @@ class ValueEncoder:
                     if t is str
                     else floats(x)
                     if t is float
+                    else (true if x else false)
+                    if t is bool
+                    else none
+                    if x is None
                     else None
                 )
+                # not cached yet ("" or None), or not an atom: noted, then encoded
+                or miss(x)
                 or encode(x, depth, walk)
                 for x in items
             ]
         )
+        if memo is not None:
+            _memo_store(memo, key, items, body, misses)
+        return body
 
     def _dict(self, v: dict[Any, Any], depth: int, walk: Walk | None) -> str:
         """Dicts (and subclasses): ``Sequence`` (0, "Dict") of ``(key, value)`` Tuples."""
@@ -557,7 +608,7 @@ class ValueEncoder:
             # override runs, and list(islice(...)) stays in C, so nothing can mutate v
             # half-way (no "dictionary changed size during iteration").
             pairs = list(itertools.islice(dict.items(v), limit))
-            body = self._pairs(pairs, depth + 1, walk)
+            body = self._pairs(key, pairs, depth + 1, walk)
         finally:
             walk.pop()
         if len(pairs) < n:
@@ -568,19 +619,30 @@ class ValueEncoder:
         self._t_dict = self._tail(KIND_SEQ, "Dict")
         return self._t_dict
 
-    def _pairs(self, pairs: list[tuple[Any, Any]], depth: int, walk: Walk) -> str:
-        """The ``(key, value)`` Tuples of a dict snapshot (str keys looked up inline)."""
-        walk[0] -= len(pairs)
+    def _pairs(self, key: int, pairs: list[tuple[Any, Any]], depth: int, walk: Walk) -> str:
+        """The ``(key, value)`` Tuples of a dict snapshot (atoms looked up inline, dicts of
+        atoms memoised like sequences, on their keys and values in order)."""
+        count = len(pairs)
+        walk[0] -= count
+        memo = self._dict_memo if count >= _MEMO_MIN_ITEMS // 2 and self._scrub is None else None
+        if memo is not None:
+            flat = tuple(itertools.chain.from_iterable(pairs))
+            hit = _memo_hit(memo, key, flat, 2 * count)
+            if hit is not None:
+                return hit
         head = '{"kind":"Tuple","elements":['
         tail = "]" + (self._t_tuple or self._init_tuple())
         encode = self.encode
         ints = self._ints_get
         strs = self._strs_get
         floats = self._floats_get
-        return ",".join(
+        true, false, none = self._true_json, self._false_json, self._none_json
+        misses: list[Any] = []
+        miss = misses.append if memo is not None else _DISCARD
+        body = ",".join(
             [
                 head
-                + ((strs(k) if type(k) is str else None) or encode(k, depth, walk))
+                + ((strs(k) if type(k) is str else None) or miss(k) or encode(k, depth, walk))
                 + ","
                 + (
                     (
@@ -590,14 +652,22 @@ class ValueEncoder:
                         if t is str
                         else floats(x)
                         if t is float
+                        else (true if x else false)
+                        if t is bool
+                        else none
+                        if x is None
                         else None
                     )
+                    or miss(x)
                     or encode(x, depth, walk)
                 )
                 + tail
                 for k, x in pairs
             ]
         )
+        if memo is not None:
+            _memo_store(memo, key, flat, body, misses)
+        return body
 
     # ------------------------------------------------------------------ markers
 
@@ -696,6 +766,46 @@ class ValueEncoder:
                 self._slow.clear()
             self._slow[id(t)] = t
             self._handlers[id(t)] = (t, self._slow_repr)
+
+
+#: ``append`` that keeps nothing (a zero-length deque): the "note a miss" step of the element
+#: comprehensions when no memo is being built.
+_DISCARD: Final[Callable[[Any], None]] = collections.deque(maxlen=0).append
+
+
+def _memo_hit(
+    memo: dict[int, tuple[Sequence[Any], str]], key: int, items: Sequence[Any], count: int
+) -> str | None:
+    """The memoised body for the container ``key`` if it still holds the same atoms.
+
+    Compared by identity only (``operator.is_``, in C): ``==`` could run program code. The
+    same atoms always have the same text (no scrubber is installed while memos are used), so
+    a hit is exact even when ``key`` is the address of a newer container.
+    """
+    entry = memo.get(key)
+    if entry is not None and len(entry[0]) == count and all(map(operator.is_, entry[0], items)):
+        return entry[1]
+    return None
+
+
+def _memo_store(
+    memo: dict[int, tuple[Sequence[Any], str]],
+    key: int,
+    items: Sequence[Any],
+    body: str,
+    misses: list[Any],
+) -> None:
+    """Memoise ``body`` when every element is an atom (the elements that missed the caches
+    are the only ones that can be something else) and the text is not too large."""
+    for x in misses:
+        t = type(x)
+        if not (t is int or t is str or t is float or t is bool or x is None):
+            memo.pop(key, None)
+            return
+    if len(body) <= _MEMO_MAX_CHARS:
+        if len(memo) >= _MEMO_ENTRIES:
+            memo.clear()
+        memo[key] = (items, body)
 
 
 def _json_text(text: str) -> str:
