@@ -628,3 +628,69 @@ def test_the_real_failpoints_object_drives_the_writer(events_path: Path) -> None
         w.flush()
     assert info.value.kind is ErrorKind.INTERNAL
     assert info.value.context["op"] == "write"
+
+
+def _depths(events: list[Any]) -> list[int]:
+    depth, seen = 0, []
+    for event in events:
+        if "Call" in event:
+            depth += 1
+        elif "Return" in event:
+            depth -= 1
+        seen.append(depth)
+    return seen
+
+
+def test_finish_closes_every_open_call_by_its_own_count(events_path: Path) -> None:
+    w = TraceWriter(str(events_path), buffer_limit=64)
+    opening(w)
+    w.extend(['{"Step":{"path_id":0,"line":2}}', w.call_text(0, [])])
+    w.extend([w.call_text(0, [])])
+    w.ret(NONE_VALUE)
+    w.finish('{"kind":"Int","i":0,"type_id":0}', unwound_return_json='{"kind":"None","type_id":0}')
+    events = strict_load(events_path)
+    assert _depths(events)[-1] == 0 and min(_depths(events)) >= 0
+    assert events[-1] == {"Return": {"return_value": {"kind": "Int", "i": 0, "type_id": 0}}}
+    assert events[-2] == {"Return": {"return_value": {"kind": "None", "type_id": 0}}}
+
+
+def test_nothing_lands_after_the_final_return(events_path: Path) -> None:
+    w = TraceWriter(str(events_path))
+    opening(w)
+    w.finish(NONE_VALUE)
+    w.step(0, 9)  # a thread still inside a callback when the recording ended (D3)
+    w.extend([w.call_text(0, [])])
+    w.flush()
+    events = strict_load(events_path)
+    assert "Return" in events[-1]
+    assert w.dropped_events == 2
+
+
+def test_finish_balances_the_stream_while_threads_keep_recording(events_path: Path) -> None:
+    import threading
+
+    w = TraceWriter(str(events_path), buffer_limit=256)
+    opening(w)
+    stop = threading.Event()
+
+    def busy(k: int) -> None:
+        while not stop.is_set():
+            w.extend([f'{{"Step":{{"path_id":0,"line":{k + 2}}}}}', w.call_text(0, [])])
+            w.extend([f'{{"Step":{{"path_id":0,"line":{k + 2}}}}}'])
+            w.extend([f'{{"Return":{{"return_value":{NONE_VALUE}}}}}'])
+
+    threads = [threading.Thread(target=busy, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        while w.event_count < 20_000:
+            threading.Event().wait(0.001)
+        w.finish('{"kind":"Int","i":0,"type_id":0}')
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    events = strict_load(events_path)
+    depths = _depths(events)
+    assert min(depths) >= 0 and depths[-1] == 0
+    assert events[-1] == {"Return": {"return_value": {"kind": "Int", "i": 0, "type_id": 0}}}

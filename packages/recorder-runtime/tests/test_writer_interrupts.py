@@ -138,7 +138,7 @@ def test_an_interrupted_registration_never_shifts_ids(tmp_path: Path) -> None:
 def test_an_interrupted_flush_loses_or_duplicates_nothing_silently(tmp_path: Path) -> None:
     codes = _codes_of(
         TraceWriter.flush,
-        TraceWriter._flush_locked,
+        TraceWriter._flush_list,
         TraceWriter._write,
         TraceWriter._check_identity,
     )
@@ -160,6 +160,47 @@ def test_an_interrupted_flush_loses_or_duplicates_nothing_silently(tmp_path: Pat
             pass
         if w.broken is None:
             assert json.loads(path.read_text()) == expected, n
+            consistent += 1
+    assert consistent > 0
+
+
+@needs_monitoring
+def test_an_interrupted_finish_is_valid_or_broken_never_silently_wrong(tmp_path: Path) -> None:
+    codes = _codes_of(
+        TraceWriter.finish,
+        TraceWriter._end,
+        TraceWriter._end_locked,
+        TraceWriter._seal,
+        TraceWriter._flush_list,
+        TraceWriter._write,
+        TraceWriter._fsync,
+        TraceWriter._release_fd,
+    )
+    final = '{"kind":"Int","i":0,"type_id":0}'
+    consistent = 0
+    for n in _positions():
+        path = tmp_path / f"t{n}.json"
+        w = TraceWriter(str(path))
+        w.path_id("/p/main.py")
+        w.call(0, [])
+        for i in range(1, 20):
+            w.step(0, i)
+        w.call(0, [])
+
+        def finish(w: TraceWriter = w) -> None:
+            w.finish(final)
+
+        if not _interrupt_at(n, codes, finish):
+            break
+        if not w.closed:
+            try:
+                w.finish(final)  # the session's retry after the interrupt
+            except RecorderError:
+                pass  # e.g. the lock the interrupt leaked: classified, raised once
+        if w.broken is None:
+            events = json.loads(path.read_text())
+            assert sum("Call" in e for e in events) == sum("Return" in e for e in events), n
+            assert events[-1] == {"Return": {"return_value": json.loads(final)}}, n
             consistent += 1
     assert consistent > 0
 

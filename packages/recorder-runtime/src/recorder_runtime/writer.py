@@ -29,6 +29,7 @@ import contextlib
 import errno
 import logging
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Sequence
@@ -45,7 +46,7 @@ __all__ = ["NONE_TYPE_JSON", "FailpointHook", "TraceWriter", "json_string"]
 _log = logging.getLogger("recorder.writer")
 
 
-_NONE_RETURN = '{"Return":{"return_value":{"kind":"None","type_id":0}}}'
+_NONE_VALUE = '{"kind":"None","type_id":0}'
 _CALL_MARK = '{"Call":{'
 _RETURN_MARK = '{"Return":{'
 
@@ -103,7 +104,7 @@ class TraceWriter:
         self.closed = False
         self.detached = False
         self.broken: RecorderError | None = None
-        self.dropped_events = 0
+        self._dropped = 0
         self.bytes_written = 0
         self._buf: list[str] = []
         self._pending = 0  # approximate number of characters in _buf
@@ -312,8 +313,15 @@ class TraceWriter:
 
     @property
     def event_count(self) -> int:
-        """Events accepted so far (written or buffered; not those dropped after a failure)."""
+        """Events accepted so far (written or buffered; not those dropped)."""
         return self._flushed_events + len(self._buf)
+
+    @property
+    def dropped_events(self) -> int:
+        """Events thrown away: after a failure, after the end, in a forked child."""
+        return (
+            self._dropped + self._buf.dropped if isinstance(self._buf, _Sealed) else self._dropped
+        )
 
     @property
     def open_calls(self) -> int:
@@ -323,8 +331,7 @@ class TraceWriter:
         nothing and events batched through :meth:`extend` are counted too. Exact: inside a JSON
         string every ``"`` is escaped, so the markers can only match real events.
         """
-        pending = ",".join(self._buf[:])
-        return self._calls + pending.count(_CALL_MARK) - self._returns - pending.count(_RETURN_MARK)
+        return self._calls - self._returns + _balance(self._buf[:])
 
     @property
     def buffered_chars(self) -> int:
@@ -347,24 +354,23 @@ class TraceWriter:
             self._lock_lost("write")
             return
         try:
-            self._flush_locked()
+            self._flush_list(self._buf)
         finally:
             self._io_lock.release()
 
-    def _flush_locked(self) -> None:
-        """Write the buffered events (caller holds ``_io_lock``).
+    def _flush_list(self, buf: list[str]) -> None:
+        """Write the events in ``buf`` (caller holds ``_io_lock``).
 
         Written to survive an asynchronous exception at any point where CPython can deliver
-        one (after a call returns): the chunk leaves the buffer only once it is on disk, and
-        an interrupted write is judged by the kernel's file offset, not by our bookkeeping.
+        one (after a call returns): the chunk leaves ``buf`` only once it is on disk, and an
+        interrupted write is judged by the kernel's file offset, not by our bookkeeping.
         """
-        buf = self._buf
         n = len(buf)
         if n == 0:
             return
         if self.closed or self.detached or self.broken is not None:
             del buf[:n]  # appends made meanwhile sit after index n and survive
-            self.dropped_events += n
+            self._dropped += n
             self._pending = 0
             return
         start = self.bytes_written  # the file offset: we only ever write sequentially
@@ -383,14 +389,14 @@ class TraceWriter:
             remaining = sum(map(len, buf[n:]))
         except Exception as exc:
             del buf[:n]
-            self.dropped_events += n
+            self._dropped += n
             err = self._classify(exc, "write")
             self._break(err)
             if err is exc:
                 raise
             raise err from exc
         except BaseException:
-            self._settle_interrupted_write(n, start, size, calls, returns)
+            self._settle_interrupted_write(buf, n, start, size, calls, returns)
             raise
         # No call below this line: nothing can interrupt the bookkeeping half-way.
         del buf[:n]
@@ -401,7 +407,7 @@ class TraceWriter:
         self._returns += returns
 
     def _settle_interrupted_write(
-        self, n: int, start: int, size: int, calls: int, returns: int
+        self, buf: list[str], n: int, start: int, size: int, calls: int, returns: int
     ) -> None:
         """After KeyboardInterrupt/SystemExit in a flush: keep, finish or stop the stream.
 
@@ -409,22 +415,19 @@ class TraceWriter:
         flush counts as done (nothing duplicated later). Part of it did: the stream cannot be
         continued truthfully, so the writer is broken.
         """
-        try:
-            offset = os.lseek(self._fd, 0, os.SEEK_CUR)
-        except OSError:
-            offset = -1
+        offset = self._file_offset()
         if offset == start:
             return
         if size >= 0 and offset == start + size:
             self.bytes_written = offset
-            del self._buf[:n]
+            del buf[:n]
             self._any_written = True
             self._flushed_events += n
             self._calls += calls
             self._returns += returns
             return
-        del self._buf[:n]
-        self.dropped_events += n
+        del buf[:n]
+        self._dropped += n
         self._break(
             enverr(
                 ErrorCode.IO,
@@ -466,28 +469,85 @@ class TraceWriter:
                 fd=str(self._fd),
             )
 
-    def close(self) -> None:
-        """Terminate the array, flush, fsync and close; check every step (``/dev/full``).
+    # ------------------------------------------------------------------ ending
 
-        Idempotent. Raises the classified error if this call hits the writer's first failure;
-        on an already broken or detached writer it only releases the descriptor.
+    def _seal(self) -> list[str]:
+        """Stop accepting events; return the events accepted so far that are not yet written.
+
+        Other threads may still be inside a callback when the recording ends (D3). After the
+        seal their events go to a list that drops them, so nothing can land after the final
+        ``Return`` (a Step outside any Call makes the trace invalid). Caller holds ``_io_lock``.
         """
+        old = self._buf
+        if isinstance(old, _Sealed):
+            return []
+        self.buffer_limit = sys.maxsize  # appends after the seal never trigger a flush
+        self._buf = _Sealed()
+        # A thread that fetched ``old`` just before the swap may still append to it; whatever
+        # lands after this snapshot is dropped, whatever lands before precedes the final events.
+        return old[:]
+
+    def finish(
+        self,
+        final_return_json: str,
+        *,
+        open_calls: int | None = None,
+        unwound_return_json: str = _NONE_VALUE,
+    ) -> None:
+        """End the stream: seal, close every open call, terminate the array, fsync, close.
+
+        Emits one ``Return`` per open call (default: the writer's own exact count at the seal;
+        the inner ones carry ``unwound_return_json``, the outermost — the top level —
+        ``final_return_json``), so the stream balances whatever other threads were doing.
+        Raises the classified error once, like :meth:`close`.
+        """
+        self._end(final_return_json, open_calls, unwound_return_json)
+
+    def close(self) -> None:
+        """Seal, terminate the array, flush, fsync and close; check every step (``/dev/full``).
+
+        Writes no ``Return`` of its own (see :meth:`finish`). Idempotent. Raises the classified
+        error if this call hits the writer's first failure; on an already broken or detached
+        writer it only releases the descriptor.
+        """
+        self._end(None, None, _NONE_VALUE)
+
+    def close_partial(self, final_return_json: str, open_calls: int | None = None) -> None:
+        """:meth:`finish` for a failed run: best effort, never raises a RecorderError.
+
+        Afterwards :attr:`broken` is ``None`` exactly when the file is complete and balanced;
+        a broken writer's file must never be kept, not even as a partial trace.
+        """
+        try:
+            self._end(final_return_json, open_calls, _NONE_VALUE)
+        except RecorderError:
+            _log.debug("closing a partial trace failed", exc_info=True)
+
+    def _end(self, final: str | None, open_calls: int | None, unwound: str) -> None:
         if not self._io_lock.acquire(timeout=_IO_LOCK_TIMEOUT):
             self.closed = True  # the descriptor stays with whoever holds the lock
             self._lock_lost("close")
             return
         try:
-            self._close_locked()
+            self._end_locked(final, open_calls, unwound)
         finally:
             self._io_lock.release()
 
-    def _close_locked(self) -> None:
+    def _end_locked(self, final: str | None, open_calls: int | None, unwound: str) -> None:
         if self.closed:
             return
         was_broken = self.broken is not None
         end = -1
         try:
-            self._flush_locked()
+            tail = self._seal()
+            if final is not None:
+                count = self._calls - self._returns + _balance(tail)
+                if open_calls is not None:
+                    count = open_calls
+                if count > 0:
+                    tail.extend([f'{{"Return":{{"return_value":{unwound}}}}}'] * (count - 1))
+                    tail.append(f'{{"Return":{{"return_value":{final}}}}}')
+            self._flush_list(tail)
             if self.broken is None and not self.detached:
                 end = self.bytes_written + 1
                 self._write(b"]")
@@ -508,13 +568,31 @@ class TraceWriter:
             raise
         finally:
             self.closed = True
-            self._buf.clear()
             self._pending = 0
             close_err = self._release_fd()
         if close_err is not None:
             self._break(self._classify(close_err, "close"))
         if not was_broken and self.broken is not None:
             raise self.broken
+
+    def abandon(self) -> None:
+        """Give the file up without finishing it (a failed run whose trace is discarded).
+
+        Seals (later events are dropped), releases the descriptor; never raises a
+        RecorderError.
+        """
+        if not self._io_lock.acquire(timeout=_IO_LOCK_TIMEOUT):
+            self.closed = True
+            return
+        try:
+            self._dropped += len(self._seal())
+            self.closed = True
+            self._pending = 0
+            close_err = self._release_fd()
+            if close_err is not None:
+                _log.debug("closing an abandoned trace file failed: %r", close_err)
+        finally:
+            self._io_lock.release()
 
     def _file_offset(self) -> int:
         try:
@@ -545,47 +623,6 @@ class TraceWriter:
         except OSError as exc:
             return exc
         return None
-
-    def abandon(self) -> None:
-        """Give the file up without finishing it (a failed run whose trace is discarded).
-
-        Releases the descriptor and drops the buffer; never raises a RecorderError.
-        """
-        if not self._io_lock.acquire(timeout=_IO_LOCK_TIMEOUT):
-            self.closed = True
-            return
-        try:
-            self.closed = True
-            self._buf.clear()
-            self._pending = 0
-            close_err = self._release_fd()
-            if close_err is not None:
-                _log.debug("closing an abandoned trace file failed: %r", close_err)
-        finally:
-            self._io_lock.release()
-
-    def close_partial(self, final_return_json: str, open_calls: int | None = None) -> None:
-        """Finish a failed run so that the stream still parses and balances.
-
-        Emits one ``Return`` per open call (default :attr:`open_calls`; the outermost, last
-        one carries ``final_return_json``), then closes. Best effort: never raises a
-        RecorderError; afterwards :attr:`broken` is ``None`` exactly when the file is complete.
-        """
-        try:
-            if not self.closed:
-                count = self.open_calls if open_calls is None else open_calls
-                if count > 0:
-                    returns = [_NONE_RETURN] * (count - 1)
-                    returns.append(f'{{"Return":{{"return_value":{final_return_json}}}}}')
-                    self.extend(returns)
-            self.close()
-        except RecorderError:
-            _log.debug("closing a partial trace failed", exc_info=True)
-            if not self.closed:
-                try:
-                    self.close()
-                except RecorderError:
-                    _log.debug("close after a failed partial close failed", exc_info=True)
 
     # ------------------------------------------------------------------ failure helpers
 
@@ -622,7 +659,7 @@ class TraceWriter:
         self._io_lock = threading.Lock()
         self._reg_lock = threading.Lock()
         self.detached = True
-        self._buf.clear()
+        self._dropped += len(self._seal())  # the parent's unwritten events: not ours to write
         self._pending = 0
         fd, self._fd = self._fd, -1
         if fd >= 0:
@@ -630,6 +667,28 @@ class TraceWriter:
                 os.close(fd)  # the child's copy only; the parent's descriptor is unaffected
             except OSError:
                 pass
+
+
+class _Sealed(list):  # type: ignore[type-arg]
+    """The buffer of an ended writer: it accepts late events and drops them (counted)."""
+
+    __slots__ = ("dropped",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = 0
+
+    def append(self, item: object) -> None:
+        self.dropped += 1
+
+    def extend(self, items: object) -> None:
+        self.dropped += len(items) if isinstance(items, list) else 1
+
+
+def _balance(events: list[str]) -> int:
+    """``Call`` minus ``Return`` events among ``events`` (see :attr:`TraceWriter.open_calls`)."""
+    text = ",".join(events)
+    return text.count(_CALL_MARK) - text.count(_RETURN_MARK)
 
 
 _LIVE_WRITERS: weakref.WeakSet[TraceWriter] = weakref.WeakSet()
