@@ -560,7 +560,7 @@ class ValueEncoder:
         strs = self._strs_get
         floats = self._floats_get
         true, false, none = self._true_json, self._false_json, self._none_json
-        misses: list[Any] = []
+        misses: list[Any] = [] if memo is not None else _NO_MISSES
         miss = misses.append if memo is not None else _DISCARD
         body = ",".join(
             [
@@ -590,7 +590,8 @@ class ValueEncoder:
     def _dict(self, v: dict[Any, Any], depth: int, walk: Walk | None) -> str:
         """Dicts (and subclasses): ``Sequence`` (0, "Dict") of ``(key, value)`` Tuples."""
         tail = self._t_dict or self._init_dict()
-        n = dict.__len__(v)
+        exact = type(v) is dict
+        n = len(v) if exact else dict.__len__(v)
         if depth >= self._max_depth:
             return self._depth_cut("dict", n)
         key = id(v)
@@ -607,7 +608,10 @@ class ValueEncoder:
             # dict.items(v) reads the dict's own storage: no __iter__/items/__getitem__
             # override runs, and list(islice(...)) stays in C, so nothing can mutate v
             # half-way (no "dictionary changed size during iteration").
-            pairs = list(itertools.islice(dict.items(v), limit))
+            if exact and n <= limit:
+                pairs = list(v.items())
+            else:
+                pairs = list(itertools.islice(dict.items(v), limit))
             body = self._pairs(key, pairs, depth + 1, walk)
         finally:
             walk.pop()
@@ -637,17 +641,21 @@ class ValueEncoder:
         strs = self._strs_get
         floats = self._floats_get
         true, false, none = self._true_json, self._false_json, self._none_json
-        misses: list[Any] = []
+        misses: list[Any] = [] if memo is not None else _NO_MISSES
         miss = misses.append if memo is not None else _DISCARD
         body = ",".join(
             [
-                head
-                + ((strs(k) if type(k) is str else None) or miss(k) or encode(k, depth, walk))
-                + ","
-                + (
+                f"{head}{k_text},{x_text}{tail}"  # one allocation per pair
+                for k, x in pairs
+                # `for name in [expr]` is a plain assignment in a comprehension (CPython 3.9+)
+                for k_text in [
+                    (strs(k) if type(k) is str else None) or miss(k) or encode(k, depth, walk)
+                ]
+                for t in [type(x)]
+                for x_text in [
                     (
                         ints(x)
-                        if (t := type(x)) is int
+                        if t is int
                         else strs(x)
                         if t is str
                         else floats(x)
@@ -660,9 +668,7 @@ class ValueEncoder:
                     )
                     or miss(x)
                     or encode(x, depth, walk)
-                )
-                + tail
-                for k, x in pairs
+                ]
             ]
         )
         if memo is not None:
@@ -771,6 +777,9 @@ class ValueEncoder:
 #: ``append`` that keeps nothing (a zero-length deque): the "note a miss" step of the element
 #: comprehensions when no memo is being built.
 _DISCARD: Final[Callable[[Any], None]] = collections.deque(maxlen=0).append
+
+
+_NO_MISSES: Final[list[Any]] = []  # never appended to (see _DISCARD)
 
 
 def _memo_hit(
