@@ -56,12 +56,11 @@ from recorder_errors import ErrorCode, enverr, usage
 from .bytecode import (
     GENERATOR_FLAGS,
     RESUME,
+    RESUME_OR_THROW,
     START,
     START_OR_THROW,
     THROW,
-    entry_kind,
-    is_return,
-    is_yield,
+    CodeLayout,
     jump_line_offsets,
 )
 
@@ -88,11 +87,14 @@ class UnknownException(Exception):
 class _CodeFacts:
     """What the trace functions need to know about one recorded code object."""
 
-    __slots__ = ("co_code", "generator", "jumps")
+    __slots__ = ("entries", "generator", "jumps", "returns", "yields")
 
     def __init__(self, code: CodeType) -> None:
         self.generator = bool(code.co_flags & GENERATOR_FLAGS)
-        self.co_code = code.co_code
+        layout = CodeLayout(code.co_code, self.generator)
+        self.entries = layout.entries
+        self.yields = layout.yields
+        self.returns = layout.returns
         self.jumps = jump_line_offsets(code)
 
 
@@ -263,13 +265,15 @@ class SettraceBackend:
                 on_resume(code, waiting)
 
         def trace_call(frame: FrameType, event: str, arg: Any) -> TraceFunction | None:
+            code = frame.f_code
+            facts = codes.get(code, unseen)
+            if facts is None and not pending and not stopped[0]:
+                return None  # skipped code: the common case, decided first
             if stopped[0]:
                 release(frame)
                 return None
             if pending:
                 settle(frame, event, arg)
-            code = frame.f_code
-            facts = codes.get(code, unseen)
             if facts is unseen:
                 facts = _CodeFacts(code) if code_info(code, frame).trace else None
                 codes[code] = facts
@@ -277,13 +281,14 @@ class SettraceBackend:
                 return None
             if not recorder.active and (recorder.finished or not is_activation(code)):
                 return None
-            kind = entry_kind(facts.co_code, frame.f_lasti) if facts.generator else START
-            if facts.jumps and kind in (START, START_OR_THROW):
-                last_lines.pop(id(frame), None)
+            kind = facts.entries.get(frame.f_lasti, RESUME_OR_THROW) if facts.generator else START
+            if kind == RESUME:
+                on_resume(code, frame)
+                return local_ref[0]
+            if facts.jumps and kind != RESUME_OR_THROW and kind != THROW:
+                last_lines.pop(id(frame), None)  # a new frame, maybe at a reused address
             if kind == START:
                 on_start(code, frame)
-            elif kind == RESUME:
-                on_resume(code, frame)
             else:
                 pending[get_ident()] = (frame, code, kind, frame.f_lasti)
             return local_ref[0]
@@ -296,24 +301,27 @@ class SettraceBackend:
                 settle(frame, event, arg)
             if event == "line":
                 code = frame.f_code
-                line = frame.f_lineno
                 jumps = codes[code].jumps  # type: ignore[union-attr]
-                if jumps:
-                    frame_id = id(frame)
-                    starts_line = jumps.get(frame.f_lasti)
-                    if starts_line is not None and (
-                        not starts_line or last_lines.get(frame_id) == line
-                    ):
-                        return local_ref[0]  # a backward jump within the line
-                    last_lines[frame_id] = line
+                if jumps and is_jump_artefact(frame, jumps):
+                    return local_ref[0]
                 if exceptions:
                     forget_handled(id(frame))
-                on_line(code, frame, line)
+                on_line(code, frame, frame.f_lineno)
             elif event == "return":
                 trace_return(frame, arg)
             elif event == "exception":
                 exceptions[id(frame)] = [arg[1], frame.f_lasti, True]
             return local_ref[0]
+
+        def is_jump_artefact(frame: FrameType, jumps: dict[int, bool]) -> bool:
+            """A 'line' that only a backward jump within one line produced (bytecode.py)."""
+            frame_id = id(frame)
+            line = frame.f_lineno
+            starts_line = jumps.get(frame.f_lasti)
+            if starts_line is not None and (not starts_line or last_lines.get(frame_id) == line):
+                return True
+            last_lines[frame_id] = line
+            return False
 
         def forget_handled(frame_id: int) -> None:
             """Drop the frame's pending exception once a line runs outside its handler.
@@ -332,34 +340,34 @@ class SettraceBackend:
                 del exceptions[frame_id]
 
         def trace_return(frame: FrameType, arg: Any) -> None:
+            """'return': a suspension, an exception leaving the frame, or a return."""
             code = frame.f_code
-            frame_id = id(frame)
-            noted = exceptions.pop(frame_id, None) if exceptions else None
-            facts = codes.get(code)
-            co_code = facts.co_code if facts is not None else b""
-            generator = facts is not None and facts.generator
+            facts: _CodeFacts = codes[code]  # type: ignore[assignment]
             lasti = frame.f_lasti
-            if arg is not None:
-                if generator and is_yield(co_code, lasti):
-                    on_yield(code, arg)
+            noted = exceptions.pop(id(frame), None) if exceptions else None
+            if arg is None:
+                # settrace passes None both for `return None` and for an unwind.
+                if noted is not None and noted[1] == lasti:
+                    unwind(frame, facts, noted[0])
                     return
-                last_lines.pop(frame_id, None)
-                on_return(code, arg)
+                if lasti not in facts.returns:
+                    if lasti in facts.yields:
+                        on_yield(code, None)
+                    else:
+                        exc = noted[0] if noted is not None else _current_exception(exc_info)
+                        unwind(frame, facts, exc)
+                    return
+            elif lasti in facts.yields:
+                on_yield(code, arg)
                 return
-            if noted is not None and noted[1] == lasti:
-                unwinding: BaseException | None = noted[0]
-            elif is_return(co_code, lasti):
-                unwinding = None
-            elif generator and is_yield(co_code, lasti):
-                on_yield(code, None)
-                return
-            else:
-                unwinding = noted[0] if noted is not None else _current_exception(exc_info)
-            last_lines.pop(frame_id, None)
-            if unwinding is None:
-                on_return(code, None)
-            else:
-                on_unwind(code, unwinding)
+            if facts.jumps:
+                last_lines.pop(id(frame), None)
+            on_return(code, arg)
+
+        def unwind(frame: FrameType, facts: _CodeFacts, exc: BaseException) -> None:
+            if facts.jumps:
+                last_lines.pop(id(frame), None)
+            on_unwind(frame.f_code, exc)
 
         return trace_call, trace_local, installed
 

@@ -44,6 +44,7 @@ __all__ = [
     "START",
     "START_OR_THROW",
     "THROW",
+    "CodeLayout",
     "entry_kind",
     "is_return",
     "is_yield",
@@ -114,6 +115,33 @@ def is_yield(co_code: bytes, lasti: int) -> bool:
 def is_return(co_code: bytes, lasti: int) -> bool:
     """True when the instruction at ``lasti`` is a ``return`` (the frame did not unwind)."""
     return 0 <= lasti < len(co_code) and co_code[lasti] in _RETURN_OPS
+
+
+class CodeLayout:
+    """The answers of :func:`entry_kind`, :func:`is_yield` and :func:`is_return`, per offset.
+
+    Computed once per recorded code object so that an event costs a dict or
+    set lookup instead of a function call: ``entries`` maps the offsets whose
+    ``'call'`` kind is not :data:`RESUME_OR_THROW` (meaningful for generator
+    code only), ``yields`` and ``returns`` hold the offsets where a
+    ``'return'`` is a suspension or a plain return.
+    """
+
+    __slots__ = ("entries", "returns", "yields")
+
+    def __init__(self, co_code: bytes, generator: bool) -> None:
+        offsets = [*range(0, len(co_code), 2)]
+        if _V < (3, 11):
+            offsets.insert(0, -1)  # 3.10: a frame that has not run yet
+        self.returns = frozenset(o for o in offsets if is_return(co_code, o))
+        self.yields: frozenset[int] = frozenset()
+        self.entries: dict[int, int] = {}
+        if generator:
+            self.yields = frozenset(o for o in offsets if is_yield(co_code, o))
+            for offset in offsets:
+                kind = entry_kind(co_code, offset)
+                if kind != RESUME_OR_THROW:
+                    self.entries[offset] = kind
 
 
 # ----------------------------------------------------------------- line events
