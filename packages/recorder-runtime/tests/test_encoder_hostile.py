@@ -12,9 +12,10 @@ from typing import Any, NoReturn
 from unittest import mock
 
 import pytest
-from test_encoder_support import FakeTypes, Harness
+from test_encoder_support import FakeTypes, Harness, parse
 
 from recorder_errors import ErrorCode, UsageError
+from recorder_runtime import encoder as encoder_module
 from recorder_runtime.encoder import CaptureLimits, ValueEncoder
 
 
@@ -452,6 +453,46 @@ def test_reentrant_encoding_does_not_see_the_outer_path() -> None:
     assert inner["kind"] == "Sequence"
     assert [element["kind"] for element in inner["elements"]] == ["Int"]
     assert h.encoder.counters["cycles"] == 0
+
+
+def test_encoding_at_the_recursion_limit_never_raises_from_inside() -> None:
+    """The program recursed almost to the limit when the callback runs (fact R1/R2).
+
+    Either the encoder cannot even be entered (the caller's frame raises, as any call
+    would), or it returns a record: a marker where the stack ran out, never an exception.
+    """
+    value = [[[[[1, "a", {"k": (1.5, None, 2**70)}]]]]]
+    encoder_file = encoder_module.__file__
+    outcomes: list[str] = []
+
+    def descend(depth: int, encoder: ValueEncoder) -> str:
+        if depth > 0:
+            return descend(depth - 1, encoder)
+        try:
+            return encoder.encode(value)
+        except RecursionError as exc:
+            tb = exc.__traceback__
+            while tb is not None:  # no calls here: the stack is exhausted
+                if tb.tb_frame.f_code.co_filename == encoder_file:
+                    return "inside"
+                tb = tb.tb_next
+            return "at entry"
+
+    def room(depth: int = 0) -> int:
+        try:
+            return room(depth + 1)
+        except RecursionError:
+            return depth
+
+    deepest = room()
+    for margin in range(2, 62):
+        encoder = ValueEncoder(FakeTypes())  # first registrations happen deep, too
+        outcome = descend(deepest - margin, encoder)
+        outcomes.append(outcome if outcome in ("inside", "at entry") else "record")
+        if outcome not in ("inside", "at entry"):
+            parse(outcome)
+    assert "inside" not in outcomes
+    assert outcomes.count("record") > 0
 
 
 # ---------------------------------------------------------------- C10: huge scalars

@@ -52,6 +52,7 @@ KIND_RAW: Final = 16
 KIND_TUPLE: Final = 27
 KIND_NONE: Final = 30
 
+_TYPE_0: Final = ',"type_id":0}'
 _I64_MIN: Final = -(1 << 63)
 _I64_MAX: Final = (1 << 63) - 1
 
@@ -269,7 +270,12 @@ class ValueEncoder:
         except BaseException as exc:
             if exc is self._registry_error:
                 raise
-            return self._failed(exc)
+            try:
+                return self._failed(exc)
+            except RecursionError:
+                # The program recursed to the limit before this callback: no Python call
+                # is possible any more, only C operations. Type 0 if Object is not known yet.
+                return '{"kind":"Error","msg":"<stack exhausted>"' + (self._t_raw or _TYPE_0)
 
     def redacted(self) -> str:
         """``Error{msg:"<redacted>"}`` of type (16, "Redacted"): a value a filter hid."""
@@ -322,8 +328,10 @@ class ValueEncoder:
         if tid is None:
             try:
                 tid = self._types.type_id(kind, lang_type)
+            except RecursionError:
+                raise  # the stack is exhausted (the program's recursion), not the writer
             except BaseException as exc:
-                self._registry_error = exc
+                self._registry_error = exc  # the writer failed: encode() lets this through
                 raise
             self._type_ids[lang_type] = tid
         return tid
