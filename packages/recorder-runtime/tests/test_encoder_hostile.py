@@ -141,14 +141,37 @@ def test_a_type_found_slow_is_not_rendered_by_its_repr_again(
     assert h.encoder.counters["repr_skipped"] == 2
 
 
-def test_a_fast_type_keeps_its_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_type_whose_renderings_add_up_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    class Steady:
+        def __repr__(self) -> str:
+            calls.append(1)
+            return "steady"
+
+    step = encoder_module.SLOW_RENDER_SECONDS / 5  # each rendering is well under the limit
+    monkeypatch.setattr("recorder_runtime.encoder.time.perf_counter", FakeClock(step=step))
+    h = Harness()
+    texts = [h.record(Steady())["r"] for _ in range(1000)]
+    assert len(calls) <= encoder_module.SLOW_TYPE_TOTAL_SECONDS / step + 2
+    assert texts[0] == "steady"
+    assert texts[-1].startswith("<") and "Steady object at 0x" in texts[-1]
+    assert h.encoder.counters["slow_types"] == 1
+
+
+def test_a_cheap_type_keeps_its_repr_however_often_it_is_rendered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     class Quick:
         def __repr__(self) -> str:
             return "quick"
 
-    monkeypatch.setattr("recorder_runtime.encoder.time.perf_counter", FakeClock(step=0.001))
+    step = encoder_module.SLOW_AVERAGE_SECONDS / 2
+    renders = int(2 * encoder_module.SLOW_TYPE_TOTAL_SECONDS / step)  # twice the total budget
+    monkeypatch.setattr("recorder_runtime.encoder.time.perf_counter", FakeClock(step=step))
     h = Harness()
-    assert [h.record(Quick())["r"] for _ in range(3)] == ["quick"] * 3
+    texts = {h.record(Quick())["r"] for _ in range(renders)}
+    assert texts == {"quick"}
     assert h.encoder.counters["slow_types"] == 0
 
 

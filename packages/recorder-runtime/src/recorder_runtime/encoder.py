@@ -75,6 +75,11 @@ _CLASS_CACHE_ENTRIES: Final = 4096
 #: then on. Pure Python cannot interrupt a running ``__repr__`` (a signal would take over the
 #: program's SIGALRM and only works in the main thread), so this bounds repetitions only.
 SLOW_RENDER_SECONDS: Final = 0.05
+#: ... and so is a type whose renderings took this long in all, at more than
+#: SLOW_AVERAGE_SECONDS each on average (a dataclass holding a big list costs a few ms at every
+#: step: never "slow" once, ruinous over a run; a cheap __repr__ called a million times is fine).
+SLOW_TYPE_TOTAL_SECONDS: Final = 1.0
+SLOW_AVERAGE_SECONDS: Final = 0.001
 #: When a scrubber is set, a cut string is scrubbed on this many characters beyond the cut,
 #: so that a secret straddling the cut is still recognised and replaced as a whole.
 _SCRUB_OVERLAP: Final = 1024
@@ -215,6 +220,8 @@ class ValueEncoder:
         # id(class) -> (class, handler); id(class) -> class for types found slow.
         self._handlers: dict[int, tuple[type, Handler]] = {}
         self._slow: dict[int, type] = {}
+        # id(class) -> (seconds spent rendering its instances, renderings)
+        self._spent: dict[int, tuple[float, int]] = {}
         self._by_shape: dict[int, Handler] = {
             _render.INT: self._int_subclass,
             _render.STR: self._str_subclass,
@@ -755,8 +762,9 @@ class ValueEncoder:
         """Run program code that renders ``v``, contain its failures, and time it.
 
         Any exception (even a BaseException other than KeyboardInterrupt/SystemExit) gives
-        the reference's ``Error "<unrepr>"``. A type whose rendering took longer than
-        :data:`SLOW_RENDER_SECONDS` is not rendered by program code again.
+        the reference's ``Error "<unrepr>"``. A type whose rendering once took longer than
+        :data:`SLOW_RENDER_SECONDS`, or :data:`SLOW_TYPE_TOTAL_SECONDS` in all at more than
+        :data:`SLOW_AVERAGE_SECONDS` each, is not rendered by program code again.
         """
         start = time.perf_counter()
         try:
@@ -764,13 +772,30 @@ class ValueEncoder:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException:
-            if time.perf_counter() - start > SLOW_RENDER_SECONDS:
-                self._mark_slow(type(v))
+            self._account(type(v), time.perf_counter() - start)
             self.counters["repr_failed"] += 1
             return self._error("<unrepr>")
-        if time.perf_counter() - start > SLOW_RENDER_SECONDS:
-            self._mark_slow(type(v))
+        self._account(type(v), time.perf_counter() - start)
         return self._raw(text, bounded=bounded)
+
+    def _account(self, t: type, elapsed: float) -> None:
+        """Add one rendering's time to its type's total; stop rendering a slow type.
+
+        Totals are keyed by ``id(t)`` without keeping ``t``: a class reborn at the same
+        address inherits a total, which can only make the budget stricter.
+        """
+        spent = self._spent
+        key = id(t)
+        total, count = spent.get(key, (0.0, 0))
+        total += elapsed
+        count += 1
+        if elapsed > SLOW_RENDER_SECONDS or (
+            total > SLOW_TYPE_TOTAL_SECONDS and total > count * SLOW_AVERAGE_SECONDS
+        ):
+            self._mark_slow(t)
+        if len(spent) >= _CLASS_CACHE_ENTRIES:
+            spent.clear()
+        spent[key] = (total, count)
 
     def _mark_slow(self, t: type) -> None:
         """Render ``t``'s instances with ``object.__repr__`` from now on."""
