@@ -86,7 +86,13 @@ def matrix() -> list[object]:
 
 def record(tmp_path: Path, backend: str, point: str, policy: str, *flags: str) -> Pair:
     return run_pair(
-        "basic.py", tmp_path=tmp_path, backend=backend, policy=policy, failpoints=point, flags=flags
+        "basic.py",
+        tmp_path=tmp_path,
+        backend=backend,
+        policy=policy,
+        failpoints=point,
+        flags=flags,
+        cache_untraced=True,
     )
 
 

@@ -28,7 +28,7 @@ from .harness import (
 def test_hostile_values_change_nothing_and_trace_parses(
     tmp_path: Path, backend: str, policy: str
 ) -> None:
-    """C1-C12: N1-N4 hold; mock_calls stays [] (C5); Forever.__repr__ is never called (C2)."""
+    """C1, C3-C12: N1-N4 hold; mock_calls stays [] (C5)."""
     pair = run_pair("hostile.py", tmp_path=tmp_path, backend=backend, policy=policy, timeout=120)
     assert b"mock_calls []" in pair.traced.stdout
     assert_n1(pair)
@@ -48,3 +48,12 @@ def test_redaction_never_writes_back_into_frames(tmp_path: Path, backend: str) -
     (writing to f_locals changes the program on 3.13)."""
     pair = run_pair("hostile.py", tmp_path=tmp_path, backend=backend, timeout=120)
     assert b"token unchanged True" in pair.traced.stdout, pair.describe()
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_never_returning_repr_is_never_called(tmp_path: Path, backend: str) -> None:
+    """C2: a local whose ``__repr__`` never returns: the recorder must not call program code
+    to render it (a timeout here means it did, and the program hangs under the recorder)."""
+    pair = run_pair("hostile.py", ["forever"], tmp_path=tmp_path, backend=backend, timeout=45)
+    assert_n1(pair)
+    assert_n2(pair)

@@ -34,6 +34,7 @@ def main():
         print("step", i, total)
     g = gen(5)
     print("first", next(g))
+    print("second", next(g))
     print("thrown", g.throw(KeyError("k")))
     g.close()
     print("to stderr", file=sys.stderr)
