@@ -417,17 +417,19 @@ def _flush_stdout() -> None:
 
 
 def _write_stderr(text: str) -> None:
+    """Write to ``sys.stderr``, or straight to fd 2 when it is gone or broken (as Python does)."""
     stream = sys.stderr
-    try:
-        if stream is None:
-            raise ValueError("no sys.stderr")
-        stream.write(text)
-        stream.flush()
-    except Exception:
+    if stream is not None:
         try:
-            os.write(2, text.encode("utf-8", "backslashreplace"))
-        except OSError:
+            stream.write(text)
+            stream.flush()
+            return
+        except Exception:  # a closed or replaced stream: fall back to the descriptor
             pass
+    try:
+        os.write(2, text.encode("utf-8", "backslashreplace"))
+    except OSError:
+        pass
 
 
 def _print_exception(exc: BaseException) -> None:
