@@ -60,7 +60,9 @@ def record(
     )
 
 
-def run_plain(workdir: Path, script: str, stdin: str = "alice\n") -> subprocess.CompletedProcess[str]:
+def run_plain(
+    workdir: Path, script: str, stdin: str = "alice\n"
+) -> subprocess.CompletedProcess[str]:
     """Run ``script`` with plain ``python`` (the untraced baseline)."""
     return subprocess.run(
         [sys.executable, script],
@@ -93,4 +95,6 @@ def trace_diff(a: Path, b: Path) -> dict[str, float]:
     if proc.returncode not in (0, 1):
         raise AssertionError(f"trace_diff failed: {proc.stderr}")
     aspects = json.loads(proc.stdout)["aspects"]
-    return {name: float(v["agreement"]) for name, v in aspects.items() if v.get("agreement") is not None}
+    return {
+        name: float(v["agreement"]) for name, v in aspects.items() if v.get("agreement") is not None
+    }

@@ -14,8 +14,15 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conformance import EXAMPLES, REFERENCE, copy_programs, record, run_plain, trace_check, trace_diff
+from conformance import (
+    EXAMPLES,
+    REFERENCE,
+    copy_programs,
+    record,
+    run_plain,
+    trace_check,
+    trace_diff,
+)
 
 TIMING_DEPENDENT = {"threads_interleaved"}
 
@@ -45,7 +52,9 @@ def test_example_output_is_unchanged_by_recording(workdir: Path, name: str) -> N
     assert recorded.stdout == plain.stdout
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason="the reference was recorded on sys.monitoring")
+@pytest.mark.skipif(
+    sys.version_info < (3, 12), reason="the reference was recorded on sys.monitoring"
+)
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_agrees_with_reference_recorder(workdir: Path, name: str) -> None:
     trace = workdir / "traces" / f"diff-{name}"

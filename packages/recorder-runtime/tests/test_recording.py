@@ -11,7 +11,7 @@ from pathlib import Path
 from tracefile import load, record_source
 
 
-def recorded(tmp_path: Path, source: str, *extra: str, stdin: str = ""):  # noqa: ANN201
+def recorded(tmp_path: Path, source: str, *extra: str, stdin: str = ""):
     proc, trace_dir = record_source(tmp_path, source, *extra, stdin=stdin)
     assert proc.returncode == 0, proc.stderr
     return load(trace_dir)
@@ -21,7 +21,11 @@ def test_stream_starts_with_toplevel_call_and_none_type(tmp_path: Path) -> None:
     trace = recorded(tmp_path, "x = 1\n")
     assert trace.kinds()[:4] == ["Path", "Function", "Call", "Type"]
     assert trace.functions[0] == "<toplevel>"
-    assert trace.events[3]["Type"] == {"kind": 30, "lang_type": "None", "specific_info": {"kind": "None"}}
+    assert trace.events[3]["Type"] == {
+        "kind": 30,
+        "lang_type": "None",
+        "specific_info": {"kind": "None"},
+    }
 
 
 def test_script_module_is_named_after_main(tmp_path: Path) -> None:
@@ -64,7 +68,11 @@ def test_functions_with_one_name_in_two_places_get_two_ids(tmp_path: Path) -> No
         f(); g()
         """,
     )
-    lambdas = [e["Function"] for e in trace.events if "Function" in e and e["Function"]["name"] == "<lambda>"]
+    lambdas = [
+        e["Function"]
+        for e in trace.events
+        if "Function" in e and e["Function"]["name"] == "<lambda>"
+    ]
     assert [fn["line"] for fn in lambdas] == [2, 3]
 
 
@@ -148,10 +156,22 @@ def test_self_referential_list_is_recorded_with_a_marker(tmp_path: Path) -> None
 
 
 def test_metadata_records_program_args_limits_and_counters(tmp_path: Path) -> None:
-    proc, trace_dir = record_source(tmp_path, "import sys\n", "--", )
+    proc, trace_dir = record_source(
+        tmp_path,
+        "import sys\n",
+        "--",
+    )
     assert proc.returncode == 0, proc.stderr
     meta = load(trace_dir).metadata
-    for key in ("workdir", "program", "args", "recorder", "limits", "counters", "process_exit_status"):
+    for key in (
+        "workdir",
+        "program",
+        "args",
+        "recorder",
+        "limits",
+        "counters",
+        "process_exit_status",
+    ):
         assert key in meta
     assert meta["program"].endswith("prog.py")
     assert meta["partial"] is False

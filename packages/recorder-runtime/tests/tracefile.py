@@ -73,7 +73,9 @@ class Trace:
         for event in self.events:
             if isinstance(event, dict) and "Call" in event:
                 call = event["Call"]
-                args = [(self.variables[a["variable_id"]], render(a["value"])) for a in call["args"]]
+                args = [
+                    (self.variables[a["variable_id"]], render(a["value"])) for a in call["args"]
+                ]
                 result.append(Call(self.functions[call["function_id"]], args))
         return result
 
@@ -135,7 +137,17 @@ def record_source(
     if env:
         full_env.update(env)
     proc = subprocess.run(
-        [sys.executable, "-m", module, "--trace-dir", str(trace_dir), "--format", "json", *extra, str(script)],
+        [
+            sys.executable,
+            "-m",
+            module,
+            "--trace-dir",
+            str(trace_dir),
+            "--format",
+            "json",
+            *extra,
+            str(script),
+        ],
         cwd=tmp_path,
         env=full_env,
         input=stdin,

@@ -32,7 +32,23 @@ _EXPORTS = {
 }
 _ERRORS = ("RecorderError", "UsageError", "EnvironmentError", "TargetError", "InternalError")
 
-__all__ = [*sorted(_EXPORTS), *_ERRORS, "__version__"]
+__all__ = [
+    "EnvironmentError",
+    "FinishReport",
+    "InternalError",
+    "RecorderError",
+    "TargetError",
+    "TraceSession",
+    "UsageError",
+    "__version__",
+    "configure_policy",
+    "flush",
+    "is_tracing",
+    "policy_snapshot",
+    "start",
+    "stop",
+    "trace",
+]
 
 if TYPE_CHECKING:
     from recorder_errors import (
@@ -54,4 +70,4 @@ def __getattr__(name: str) -> Any:
         return getattr(module, name)
     if name in _ERRORS:
         return getattr(importlib.import_module("recorder_errors"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")  # noqa: RECORDER-AUDIT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

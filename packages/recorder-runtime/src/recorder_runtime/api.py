@@ -92,7 +92,7 @@ def is_tracing() -> bool:
     return session is not None and session.is_recording
 
 
-class trace:  # noqa: N801 - reads as a function at call sites: ``with trace(dir):``
+class trace:  # lower-case on purpose: it reads as a function, ``with trace(dir):``
     """Record a block (``with trace(dir):``) or every call of a function (``@trace(dir)``)."""
 
     def __init__(self, trace_dir: str, **options: Any) -> None:

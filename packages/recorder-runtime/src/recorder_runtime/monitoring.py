@@ -43,13 +43,7 @@ class MonitoringBackend:
     name = "monitoring"
 
     def __init__(self, tool_id: int | None = None) -> None:
-        if sys.version_info < (3, 12):
-            raise enverr(
-                ErrorCode.UNSUPPORTED_PYTHON,
-                "the sys.monitoring backend needs Python 3.12 or newer",
-                python=sys.version.split()[0],
-                hint="install pure-recorder and use --backend settrace",
-            )
+        _require_monitoring()
         if tool_id is not None and not 0 <= tool_id <= 5:
             raise usage(
                 ErrorCode.INVALID_ARGUMENT,
@@ -147,6 +141,8 @@ class MonitoringBackend:
         self, recorder: EventRecorder, disable: object
     ) -> dict[str, Callable[..., Any]]:
         """Build the raw callbacks as closures over the hot objects (no attribute lookups)."""
+        if sys.version_info < (3, 12):  # pragma: no cover - checked in __init__
+            return {}
         getframe = sys._getframe
         infos = recorder._infos
         code_info = recorder.code_info
@@ -159,10 +155,9 @@ class MonitoringBackend:
         touched = self._touched
         lock = self._lock
         backend = self
-        if sys.version_info >= (3, 12):
-            events = sys.monitoring.events
-            local_events = events.LINE | events.PY_RETURN | events.PY_YIELD | events.PY_RESUME
-            set_local_events = sys.monitoring.set_local_events
+        events = sys.monitoring.events
+        local_events = events.LINE | events.PY_RETURN | events.PY_YIELD | events.PY_RESUME
+        set_local_events = sys.monitoring.set_local_events
 
         def frame_of(code: CodeType) -> FrameType:
             """The instrumented frame: normally fixed depth, searched when a wrapper is added."""
@@ -222,3 +217,14 @@ class MonitoringBackend:
             "py_yield": py_return,
             "py_unwind": py_unwind,
         }
+
+
+def _require_monitoring() -> None:
+    """Refuse, classified, on interpreters without ``sys.monitoring``."""
+    if not hasattr(sys, "monitoring"):
+        raise enverr(
+            ErrorCode.UNSUPPORTED_PYTHON,
+            "the sys.monitoring backend needs Python 3.12 or newer",
+            python=sys.version.split()[0],
+            hint="install pure-recorder and use --backend settrace",
+        )

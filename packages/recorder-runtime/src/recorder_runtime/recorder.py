@@ -19,7 +19,6 @@ inside a group.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from operator import is_
@@ -86,7 +85,7 @@ class CodeInfo:
         self.path_id = -1
         self.function_id = -1
         self.line = code.co_firstlineno
-        self.name = code.co_qualname if sys.version_info >= (3, 11) else code.co_name
+        self.name = _qualname(code)
         self.is_module = code.co_name == "<module>"
         self.arg_names = signature_order(code)
         self.arg_ids: tuple[int, ...] | None = None
@@ -406,7 +405,7 @@ class EventRecorder:
         except Exception:  # a frame whose locals cannot be materialised: record no args
             return args
         encode = self._encode
-        for name, variable_id in zip(info.arg_names, arg_ids):
+        for name, variable_id in zip(info.arg_names, arg_ids, strict=True):
             if variable_id == _DROP:
                 continue
             try:
@@ -484,7 +483,7 @@ class EventRecorder:
         local_names = info.local_names
         stable: list[str] = []
         encode = self._encode
-        for name, value in zip(keys, values):
+        for name, value in zip(keys, values, strict=True):
             if type(name) is not str:
                 continue
             variable_id = ids.get(name)
@@ -585,7 +584,9 @@ class EventRecorder:
 
 
 def _qualname(code: CodeType) -> str:
-    return code.co_qualname if sys.version_info >= (3, 11) else code.co_name
+    """``co_qualname`` (3.11+); Python 3.10 code objects only know their plain name."""
+    qualname: str = getattr(code, "co_qualname", code.co_name)
+    return qualname
 
 
 def _module_name(frame: FrameType) -> str:

@@ -454,4 +454,3 @@ def _as_recorder_error(exc: BaseException, where: str) -> RecorderError:
         err = bug(ErrorCode.UNKNOWN, f"unexpected failure in {where}: {exc!r}", where=where)
         err.__cause__ = exc
     return err
-
