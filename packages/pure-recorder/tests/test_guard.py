@@ -12,7 +12,7 @@ from logrec import LogRecorder
 
 from pure_recorder.backend import SettraceBackend
 from recorder_errors import ErrorCode, RecorderError
-from recorder_ffi import BoundaryGuard, reentry
+from recorder_ffi import BoundaryGuard, Failpoints, reentry
 
 
 def work(n: int) -> int:
@@ -114,3 +114,14 @@ def test_recorder_code_outside_callbacks_is_not_traced(backend: SettraceBackend)
     backend.uninstall()
     starts = [detail for event, _, detail in recorder.log if event == "start"]
     assert starts == [(("i", "2"),)]
+
+
+def test_a_per_event_failpoint_fails_at_that_recorder_call(backend: SettraceBackend) -> None:
+    recorder = LogRecorder({__file__})
+    guard = BoundaryGuard(policy="disable", failpoints=Failpoints.parse("callback.line:2"))
+    guard.set_detach(lambda err: backend.uninstall())
+    backend.install(recorder, guard)
+    assert work(5) == UNTRACED
+    assert guard.failure is not None
+    assert guard.failure.code is ErrorCode.CALLBACK_FAILED
+    assert [event for event, _, _ in recorder.log] == ["start", "line"]  # the 2nd line failed

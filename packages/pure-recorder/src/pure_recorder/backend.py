@@ -128,7 +128,7 @@ class SettraceBackend:
         if self._global is not None:
             raise usage(ErrorCode.ALREADY_TRACING, "the settrace backend is already installed")
         _refuse_if_traced()
-        global_fn, local_fn, installed = self._build(recorder)
+        global_fn, local_fn, installed = self._build(recorder, guard)
         guarded_local = guard.guard_callback("trace", local_fn, exclusive=True)
         guarded_global = guard.guard_callback("trace", global_fn, exclusive=True)
         self._local_ref[0] = guarded_local
@@ -209,7 +209,7 @@ class SettraceBackend:
             threading.settrace(None)
 
     def _build(
-        self, recorder: EventRecorder
+        self, recorder: EventRecorder, guard: BoundaryGuard
     ) -> tuple[TraceFunction, TraceFunction, list[TraceFunction | None]]:
         """The raw global and local trace functions, as closures over the hot objects.
 
@@ -233,13 +233,13 @@ class SettraceBackend:
         exc_info = sys.exc_info
         code_info = recorder.code_info
         is_activation = recorder.is_activation
-        on_start = recorder.on_start
-        on_resume = recorder.on_resume
-        on_throw = recorder.on_throw
-        on_line = recorder.on_line
-        on_return = recorder.on_return
-        on_yield = recorder.on_yield
-        on_unwind = recorder.on_unwind
+        on_start = _recorder_call(recorder, guard, "on_start", "py_start")
+        on_resume = _recorder_call(recorder, guard, "on_resume", "py_resume")
+        on_throw = _recorder_call(recorder, guard, "on_throw", "py_throw")
+        on_line = _recorder_call(recorder, guard, "on_line", "line")
+        on_return = _recorder_call(recorder, guard, "on_return", "py_return")
+        on_yield = _recorder_call(recorder, guard, "on_yield", "py_yield")
+        on_unwind = _recorder_call(recorder, guard, "on_unwind", "py_unwind")
         unseen: Any = object()
 
         def release(frame: FrameType) -> None:
@@ -370,6 +370,28 @@ class SettraceBackend:
             on_unwind(frame.f_code, exc)
 
         return trace_call, trace_local, installed
+
+
+def _recorder_call(
+    recorder: EventRecorder, guard: BoundaryGuard, method: str, event: str
+) -> Callable[..., Any]:
+    """``recorder.<method>``, preceded by the failpoint ``callback.<event>`` if it is enabled.
+
+    So fault injection written for the monitoring backend (``callback.line``...)
+    fails at the same recorder call here; chosen once, free when disabled.
+    """
+    call: Callable[..., Any] = getattr(recorder, method)
+    name = f"callback.{event}"
+    failpoints = guard.failpoints
+    if not failpoints.enabled(name):
+        return call
+    fire = failpoints.fire
+
+    def fire_then_call(*args: Any) -> Any:
+        fire(name)
+        return call(*args)
+
+    return fire_then_call
 
 
 def _trace_every_thread(function: TraceFunction | None) -> bool:
