@@ -25,6 +25,11 @@ from recorder_ffi import BoundaryGuard, Failpoints, InjectedFailure, inside, is_
 MakeGuard = Callable[..., BoundaryGuard]
 
 
+def qualname_of(code: types.CodeType) -> str:
+    """What the guard reports as the function name (co_qualname is 3.11+)."""
+    return getattr(code, "co_qualname", code.co_name)
+
+
 def sample_code() -> types.CodeType:
     def traced_function() -> None:
         pass
@@ -135,7 +140,7 @@ def test_unexpected_exception_becomes_internal_callback_failed(make_guard: MakeG
     assert str(err.__cause__) == "boom"
     assert err.context["event"] == "line"
     assert err.context["exception_type"] == "ValueError"
-    assert err.context["location"] == f"{code.co_filename}:7 {code.co_qualname}"
+    assert err.context["location"] == f"{code.co_filename}:7 {qualname_of(code)}"
 
 
 def test_location_uses_first_line_for_non_line_events(make_guard: MakeGuard) -> None:
@@ -144,7 +149,7 @@ def test_location_uses_first_line_for_non_line_events(make_guard: MakeGuard) -> 
     with pytest.raises(InternalError) as caught:
         wrapper(code, 0)
     assert caught.value.context["location"] == (
-        f"{code.co_filename}:{code.co_firstlineno} {code.co_qualname}"
+        f"{code.co_filename}:{code.co_firstlineno} {qualname_of(code)}"
     )
 
 
@@ -157,7 +162,7 @@ def test_location_of_a_frame_argument_uses_its_current_line(make_guard: MakeGuar
         wrapper(frame, "line", None)
     location = caught.value.context["location"]
     assert location.startswith(f"{frame.f_code.co_filename}:")
-    assert location.endswith(frame.f_code.co_qualname)
+    assert location.endswith(qualname_of(frame.f_code))
 
 
 def test_no_location_when_first_argument_is_not_code(make_guard: MakeGuard) -> None:
@@ -544,3 +549,35 @@ def test_callback_with_defaults_uses_the_generic_wrapper(make_guard: MakeGuard) 
 def test_builtin_callable_without_signature_is_wrapped(make_guard: MakeGuard) -> None:
     wrapper = make_guard().guard_callback("line", max)
     assert wrapper(3, 9) == 9
+
+
+@pytest.mark.parametrize("policy", ["abort", "disable"])
+def test_failure_bookkeeping_runs_marked_as_recorder_code(
+    make_guard: MakeGuard, policy: str
+) -> None:
+    # The warning may go to a stderr handler that the runtime's IO capture
+    # proxies: it must not be captured as the program's output.
+    marks: list[bool] = []
+
+    class MarkSpy(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            marks.append(is_inside())
+
+    guard = make_guard(policy=policy)
+    guard.set_detach(lambda err: marks.append(is_inside()))
+    spy = MarkSpy(logging.DEBUG)
+    logger = logging.getLogger("recorder.ffi")
+    logger.addHandler(spy)
+    old_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        try:
+            guard.guard_callback("line", failing_line_callback)(None, 1)
+        except InternalError:
+            pass
+        guard.record_failure(InternalError(ErrorCode.UNKNOWN, "late"), reason="test")
+    finally:
+        logger.removeHandler(spy)
+        logger.setLevel(old_level)
+    assert marks and all(marks)
+    assert not is_inside()

@@ -150,10 +150,11 @@ class BoundaryGuard:
         ``reason``, one warning under ``disable``) but never raises: the
         caller decides what happens next. Returns ``err``.
         """
-        self._remember(err)
-        self._detach(reason, err)
-        if self.policy == "disable":
-            self._warn_once(err, reason)
+        with reentry.inside():
+            self._remember(err)
+            self._detach(reason, err)
+            if self.policy == "disable":
+                self._warn_once(err, reason)
         return err
 
     def note_entry_point_failure(self, err: RecorderError) -> None:
@@ -163,10 +164,27 @@ class BoundaryGuard:
         self._remember(err)
 
     def _callback_failed(self, event: str, exc: BaseException, args: tuple[object, ...]) -> None:
-        """Apply the policy to a callback failure: return (disable, dropped) or raise (abort)."""
+        """Apply the policy to a callback failure: return (disable, dropped) or raise (abort).
+
+        The bookkeeping runs with the thread marked as running recorder code,
+        so that the warning a log handler writes to stderr is not captured as
+        the program's own output, nor traced by the settrace backend.
+        """
+        with reentry.inside():
+            err = self._book_callback_failure(event, exc, args)
+        if err is None or self.policy == "disable":
+            return
+        if err is exc:
+            raise err
+        raise err from exc
+
+    def _book_callback_failure(
+        self, event: str, exc: BaseException, args: tuple[object, ...]
+    ) -> RecorderError | None:
+        """Classify, log, count, remember, detach; None when the event is merely dropped."""
         if isinstance(exc, RecursionError):
             self._drop_event(event, exc)
-            return
+            return None
         location = location_of(event, args)
         context: dict[str, object] = {"event": event}
         if location is not None:
@@ -185,10 +203,7 @@ class BoundaryGuard:
         self._detach("callback_failed", err)
         if self.policy == "disable":
             self._warn_once(err, f"{event} callback")
-            return
-        if err is exc:
-            raise err
-        raise err from exc
+        return err
 
     def _drop_event(self, event: str, exc: RecursionError) -> None:
         with self._lock:
