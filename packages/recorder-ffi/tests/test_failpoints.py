@@ -101,3 +101,7 @@ def test_hit_number_delays_the_first_failure_then_keeps_firing() -> None:
 def test_failpoints_compare_by_configuration() -> None:
     assert Failpoints.parse("session.start") == Failpoints.parse(" session.start ,")
     assert Failpoints.parse("session.start") != Failpoints.parse("session.start:2")
+
+
+def test_equal_failpoints_hash_alike() -> None:
+    assert hash(Failpoints.parse("session.start")) == hash(Failpoints.parse("session.start"))

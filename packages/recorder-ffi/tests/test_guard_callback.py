@@ -581,3 +581,61 @@ def test_failure_bookkeeping_runs_marked_as_recorder_code(
         logger.setLevel(old_level)
     assert marks and all(marks)
     assert not is_inside()
+
+
+def test_keyword_only_parameters_with_defaults_keep_the_fixed_arity(
+    make_guard: MakeGuard,
+) -> None:
+    def callback(code: object, line: int, *, flag: bool = False, **extra: object) -> int:
+        return line
+
+    wrapper = make_guard().guard_callback("line", callback)
+    assert wrapper(None, 8) == 8
+    assert wrapper.__code__.co_argcount == 2
+
+
+@pytest.mark.parametrize("policy", ["abort", "disable"])
+def test_three_argument_exclusive_wrapper_applies_the_policy(
+    make_guard: MakeGuard, policy: str
+) -> None:
+    def trace(frame: object, event: str, arg: object) -> None:
+        raise ValueError("trace broke")
+
+    guard = make_guard(policy=policy)
+    wrapper = guard.guard_callback("trace", trace, exclusive=True)
+    assert wrapper.__code__.co_argcount == 3
+    if policy == "abort":
+        with pytest.raises(InternalError):
+            wrapper(None, "line", None)
+    else:
+        assert wrapper(None, "line", None) is None
+    assert guard.counters.callbacks_failed == 1
+
+
+def test_long_multiline_messages_become_one_bounded_line(make_guard: MakeGuard) -> None:
+    wrapper = make_guard().guard_callback("line", failing(ValueError("x\n" * 500)))
+    with pytest.raises(InternalError) as caught:
+        wrapper(None, 1)
+    message = caught.value.message
+    assert "\n" not in message
+    assert len(message) < 250
+    assert message.endswith("...")
+
+
+def test_callback_called_without_arguments_has_no_location(make_guard: MakeGuard) -> None:
+    wrapper = make_guard().guard_callback("py_start", failing(ValueError("x")))
+    with pytest.raises(InternalError) as caught:
+        wrapper()
+    assert "location" not in caught.value.context
+
+
+def test_three_argument_exclusive_wrapper_passes_keyboard_interrupt(
+    make_guard: MakeGuard,
+) -> None:
+    def trace(frame: object, event: str, arg: object) -> None:
+        raise KeyboardInterrupt
+
+    guard = make_guard(policy="disable")
+    with pytest.raises(KeyboardInterrupt):
+        guard.guard_callback("trace", trace, exclusive=True)(None, "line", None)
+    assert guard.failure is None

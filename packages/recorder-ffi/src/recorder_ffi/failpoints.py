@@ -137,6 +137,10 @@ class Failpoints:
     def __bool__(self) -> bool:
         return bool(self.thresholds)
 
+    def __hash__(self) -> int:
+        # The generated hash would hash the thresholds dict and fail.
+        return hash(frozenset(self.thresholds.items()))
+
 
 def _parse_item(item: str) -> tuple[str, int]:
     """Split ``name[:N]`` and validate both parts."""
