@@ -323,9 +323,23 @@ def test_environment_error_at_start_under_disable_runs_untraced(h: Harness) -> N
     run = h.run("--on-recorder-error", "disable", "p.py")
     assert (run.status, run.stdout) == (4, "ran\n")
     assert run.lines == [
-        "recorder: ERR_TRACE_DIR_CREATE_FAILED: cannot create the directory; running the "
-        "program without recording (--on-recorder-error=disable)"
+        "recorder: no trace written",
+        "recorder: ERR_TRACE_DIR_CREATE_FAILED: cannot create the directory (recording could "
+        "not start; the program ran untraced (--on-recorder-error=disable))",
     ]
+
+
+def test_start_failure_under_disable_ends_with_the_json_trailer(h: Harness) -> None:
+    h.start_error = enverr(ErrorCode.TRACE_DIR_CREATE_FAILED, "cannot create the directory")
+    h.script("p.py", "import sys\nprint('ran', file=sys.stderr)\n")
+    run = h.run("--json-errors", "--on-recorder-error", "disable", "p.py")
+    assert run.status == 0
+    assert run.lines[0] == "ran"
+    trailer = json.loads(run.lines[-1])
+    assert (trailer["error_code"], trailer["trace_id"]) == (
+        "ERR_TRACE_DIR_CREATE_FAILED",
+        "trace-fake",
+    )
 
 
 def test_require_trace_after_an_untraced_run_is_trace_missing(h: Harness) -> None:
@@ -333,7 +347,11 @@ def test_require_trace_after_an_untraced_run_is_trace_missing(h: Harness) -> Non
     h.script("p.py", "print('ran')\n")
     run = h.run("--on-recorder-error", "disable", "--require-trace", "p.py")
     assert (run.status, run.stdout) == (10, "ran\n")
-    assert run.lines[-1].startswith("recorder: ERR_TRACE_MISSING:")
+    assert run.lines == [
+        "recorder: ERR_TRACE_MISSING: a trace was required but recording could not start "
+        "(ERR_TRACE_DIR_CREATE_FAILED: cannot create the directory) "
+        "(fix the cause, or drop --require-trace)"
+    ]
 
 
 def test_fatal_failure_wins_with_its_exit_code_and_one_line(h: Harness) -> None:

@@ -54,7 +54,7 @@ def test_run_id_is_a_uuid4_stable_for_the_process() -> None:
 
 
 def test_cli_handler_writes_one_line_with_context_fields(stderr: _Stderr) -> None:
-    logs.install_cli_handler("warning", None)
+    logs.install_cli_handler("info", None)
     logs.set_trace_id("trace-123")
     logs.get_logger("test").warning("disk %s", "full", extra={"error_code": "ERR_NO_SPACE"})
     line = stderr.getvalue()
@@ -153,3 +153,30 @@ def test_unopenable_log_file_falls_back_to_stderr_with_one_warning(
     assert len(lines) == 2
     assert "cannot open log file" in lines[0] and "error_code=ERR_IO" in lines[0]
     assert "after fallback" in lines[1]
+
+
+def test_failure_records_are_folded_on_stderr_at_warning_level(stderr: _Stderr) -> None:
+    logs.install_cli_handler("warning", None)
+    log = logs.get_logger("test")
+    log.warning("detached", extra={"error_code": "ERR_CALLBACK_FAILED"})
+    log.warning("plain warning")
+    log.warning("not folded", extra={"error_code": "ERR_IO", "standalone": True})
+    lines = stderr.getvalue().splitlines()
+    assert [line.split(" [")[0] for line in lines] == [
+        "recorder: WARNING: plain warning",
+        "recorder: WARNING: not folded",
+    ]
+
+
+def test_failure_records_show_on_stderr_at_info_level(stderr: _Stderr) -> None:
+    logs.install_cli_handler("info", None)
+    logs.get_logger("test").warning("detached", extra={"error_code": "ERR_CALLBACK_FAILED"})
+    assert "detached" in stderr.getvalue()
+
+
+def test_failure_records_always_reach_the_log_file(tmp_path: Path) -> None:
+    path = tmp_path / "rec.log"
+    logs.install_cli_handler("warning", str(path))
+    logs.get_logger("test").warning("detached", extra={"error_code": "ERR_CALLBACK_FAILED"})
+    logs.remove_cli_handler()
+    assert "error_code=ERR_CALLBACK_FAILED" in path.read_text(encoding="utf-8")

@@ -277,6 +277,9 @@ _HINTS: dict[str, str] = {
 _NON_FATAL_HINT = "recording stopped under --on-recorder-error=disable; the program ran on untraced"
 
 
+_UNTRACED_HINT = "recording could not start; the program ran untraced (--on-recorder-error=disable)"
+
+
 class _Diagnostics:
     """Writes the recorder's own lines to the stderr captured at start-up."""
 
@@ -433,27 +436,26 @@ class _Run:
     ) -> int:
         """Usage errors stop the run under any policy; others obey ``on_recorder_error``.
 
-        Under ``disable`` the program runs without the recorder (one warning
-        line) and the CLI is transparent: the exit status is the program's.
-        ``--require-trace`` still holds: no trace then means ``ERR_TRACE_MISSING``.
+        Under ``disable`` the program runs without the recorder and the CLI is
+        transparent: the exit status is the program's, and the failure is the
+        last line (or JSON trailer) once the program is done. ``--require-trace``
+        still holds: no trace then means ``ERR_TRACE_MISSING``.
         """
         if error.kind.exit_code == 2 or policy.on_recorder_error != "disable":
             raise error
         log.debug("start failed", exc_info=error, extra={"error_code": error.code.value})
-        self.diagnostics.line(
-            f"recorder: {error.code.value}: {error.message}; running the program without "
-            "recording (--on-recorder-error=disable)"
-        )
-        self.session = None
         set_trace_id(None)
         outcome = self._run_untraced(target, args)
         if policy.require_trace:
             raise enverr(
                 ErrorCode.TRACE_MISSING,
-                f"a trace was required but recording could not start ({error.code.value})",
+                f"a trace was required but recording could not start ({error.code.value}: "
+                f"{error.message})",
                 cause=error.code.value,
-                hint="fix the error above, or drop --require-trace",
+                hint="fix the cause, or drop --require-trace",
             )
+        self.diagnostics.line("recorder: no trace written")
+        self.diagnostics.failure(error, self.session, hint=_UNTRACED_HINT)
         return self._program_status(outcome)
 
     def _run_program(self, target: Target, args: list[str]) -> ScriptOutcome:

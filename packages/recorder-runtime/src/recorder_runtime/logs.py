@@ -31,6 +31,7 @@ from typing import TextIO
 __all__ = [
     "ROOT_LOGGER",
     "ContextFilter",
+    "FoldFailures",
     "LineFormatter",
     "current_trace_id",
     "get_logger",
@@ -153,6 +154,26 @@ def _stderr() -> TextIO:
     return sys.stderr if sys.stderr is not None else sys.__stderr__  # type: ignore[return-value]
 
 
+class FoldFailures(logging.Filter):
+    """On the terminal, leave failures to the CLI's one verdict line.
+
+    Every recorder failure reaches the user through exactly one line (``recorder:
+    ERR_CODE: message``) or the JSON trailer, printed by the CLI when the run is
+    over. A record about a failure (one that carries an ``error_code``) printed
+    as it happens would say the same thing twice, so at the default levels
+    (warning and above) the stderr handler drops such records. They still go to a
+    ``--log-file``, and they appear on stderr at ``--log-level info`` or ``debug``.
+    A record logged with ``extra={"standalone": True}`` is never folded (it is not
+    about a failure the CLI reports).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "standalone", False):
+            return True
+        code = getattr(record, "error_code", None)
+        return code is None or code == "-"
+
+
 def install_cli_handler(level: str, log_file: str | None) -> logging.Handler:
     """Attach the CLI's one handler to ``recorder`` and stop propagation to the root logger.
 
@@ -160,7 +181,9 @@ def install_cli_handler(level: str, log_file: str | None) -> logging.Handler:
     ``log_file`` does not stop the recording: logging falls back to stderr and
     one warning (``ERR_IO``) says why. Logging is diagnostics, and refusing to
     record because of it would break the "never break the program" promise
-    for a secondary concern. Calling it again replaces the previous handler.
+    for a secondary concern. On stderr at warning level and above, records
+    about failures are folded into the CLI's final line (:class:`FoldFailures`).
+    Calling it again replaces the previous handler.
     """
     global _cli_handler
     remove_cli_handler()
@@ -169,6 +192,9 @@ def install_cli_handler(level: str, log_file: str | None) -> logging.Handler:
     handler.setLevel(numeric)
     handler.setFormatter(LineFormatter())
     handler.addFilter(_CONTEXT_FILTER)
+    if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+        if numeric >= logging.WARNING:
+            handler.addFilter(FoldFailures())
     logger = _base_logger()
     logger.addHandler(handler)
     logger.setLevel(numeric)
@@ -180,7 +206,7 @@ def install_cli_handler(level: str, log_file: str | None) -> logging.Handler:
             "cannot open log file %r (%s); logging to stderr instead",
             log_file,
             failure.strerror or failure,
-            extra={"error_code": "ERR_IO"},
+            extra={"error_code": "ERR_IO", "standalone": True},
         )
     return handler
 
