@@ -192,9 +192,9 @@ def install_cli_handler(level: str, log_file: str | None) -> logging.Handler:
     handler.setLevel(numeric)
     handler.setFormatter(LineFormatter())
     handler.addFilter(_CONTEXT_FILTER)
-    if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-        if numeric >= logging.WARNING:
-            handler.addFilter(FoldFailures())
+    on_terminal = not isinstance(handler, logging.FileHandler)
+    if on_terminal and numeric >= logging.WARNING:
+        handler.addFilter(FoldFailures())
     logger = _base_logger()
     logger.addHandler(handler)
     logger.setLevel(numeric)
