@@ -267,8 +267,9 @@ class EventRecorder:
         args = self._capture_args(info, frame, parts)
         parts.append(info.step_text)
         parts.append(call_text(info.function_id, args))
-        self._push(code)
+        stack = self._stack()
         self._extend(parts)
+        stack.append(code)  # only once the Call is buffered (see TraceWriter.extend)
 
     def on_resume(self, code: CodeType, frame: FrameType) -> None:
         """PY_RESUME: a generator or coroutine continues: Step + Call without args."""
@@ -282,8 +283,9 @@ class EventRecorder:
             self._drain_io(parts)
         parts.append(info.step_text)
         parts.append(CALL_NO_ARGS % info.function_id)
-        self._push(code)
+        stack = self._stack()
         self._extend(parts)
+        stack.append(code)
 
     def on_throw(self, code: CodeType, frame: FrameType, exc: BaseException) -> None:
         """PY_THROW: like a resume, with the thrown exception as argument ``exception``."""
@@ -300,8 +302,9 @@ class EventRecorder:
         parts.append(VALUE % (variable_id, encoded))
         parts.append(info.step_text)
         parts.append(call_text(info.function_id, ((variable_id, encoded),)))
-        self._push(code)
+        stack = self._stack()
         self._extend(parts)
+        stack.append(code)
 
     def on_line(self, code: CodeType, frame: FrameType, line: int) -> None:
         """LINE: drain IO, Step, then every visible variable (locals, then globals)."""
@@ -324,7 +327,10 @@ class EventRecorder:
 
     def on_return(self, code: CodeType, value: object) -> None:
         """PY_RETURN: drain IO, then Return with the value."""
-        if not self._pop(code):
+        stack = self._stacks.get(_get_ident())
+        if not stack or stack[-1] is not code:
+            # Frames whose start was never recorded (already running when recording began,
+            # or dropped at the recursion limit) return unrecorded: the stream stays balanced.
             return
         info = self._infos[code]
         parts: list[str] = []
@@ -332,7 +338,8 @@ class EventRecorder:
             self._drain_io(parts)
         parts.append(RETURN % self._encode_return(info, value))
         self._extend(parts)
-        if code is self.activation_code and not self._stacks.get(_get_ident()):
+        stack.pop()  # only once the Return is buffered (see TraceWriter.extend)
+        if code is self.activation_code and not stack:
             self._finish_activation()
 
     on_yield = on_return
@@ -344,25 +351,13 @@ class EventRecorder:
 
     # ---------------------------------------------------------------- helpers
 
-    def _push(self, code: CodeType) -> None:
+    def _stack(self) -> list[CodeType]:
+        """This thread's stack of recorded code objects (innermost last)."""
         ident = _get_ident()
         stack = self._stacks.get(ident)
         if stack is None:
             stack = self._stacks[ident] = []
-        stack.append(code)
-
-    def _pop(self, code: CodeType) -> bool:
-        """Pop ``code`` if it is the innermost recorded frame of this thread.
-
-        Returns of frames whose start was never recorded (frames already
-        running when recording began, or recorded on another thread) are
-        ignored, so the stream stays balanced.
-        """
-        stack = self._stacks.get(_get_ident())
-        if stack and stack[-1] is code:
-            stack.pop()
-            return True
-        return False
+        return stack
 
     def _finish_activation(self) -> None:
         """The activation code finished: nothing after it is recorded (§10.1)."""

@@ -25,6 +25,7 @@ from recorder_errors import (
     bug,
     enverr,
     from_exception,
+    target,
     usage,
 )
 from recorder_ffi import BoundaryGuard, Failpoints
@@ -297,7 +298,8 @@ class TraceSession:
             )
             writer.append('{"Return":{"return_value":%s}}' % final)
             writer.close()
-            self._write_side_files(exit_code, exit_label, partial=None)
+            incomplete = self._incompleteness()
+            self._write_side_files(exit_code, exit_label, partial=incomplete)
             self.failpoints.fire("writer.commit")
             staging.commit([EVENTS_FILE, PATHS_FILE, METADATA_FILE])
         except BaseException as exc:
@@ -307,8 +309,27 @@ class TraceSession:
             err = _as_recorder_error(exc, "finish")
             self._record_failure(err, "finish")
             return self._finish_failed(err)
+        if incomplete is not None:
+            self._log_counters("partial")
+            return FinishReport("partial", self.trace_dir, incomplete, counters=self.counters())
         self._log_counters("complete")
         return FinishReport("complete", self.trace_dir, counters=self.counters())
+
+    def _incompleteness(self) -> RecorderError | None:
+        """A run that finished cleanly but lost events (dropped at the recursion limit).
+
+        The guard drops an event whose callback hit the program's recursion limit rather
+        than change where the program's own RecursionError surfaces (reliability.md A5);
+        the trace is then kept, but marked partial with ERR_TRACE_INCOMPLETE.
+        """
+        dropped = self.guard.counters.dropped_events if self.guard is not None else 0
+        if not dropped:
+            return None
+        return target(
+            ErrorCode.TRACE_INCOMPLETE,
+            f"{dropped} events were dropped at the program's recursion limit",
+            dropped_events=dropped,
+        )
 
     def _finish_failed(self, failure: RecorderError) -> FinishReport:
         """A failed run: keep a marked partial trace, or leave nothing behind."""
@@ -437,8 +458,6 @@ def _caller_program() -> str:
 
 
 def _target_detached_error(backend: str) -> RecorderError:
-    from recorder_errors import target
-
     return target(
         ErrorCode.TARGET_DETACHED,
         "the traced program removed the recorder's hooks",

@@ -18,9 +18,11 @@ Contract, in one place:
   **once** from the call that hit it. From then on the writer is broken: events are dropped
   cheaply (counted in :attr:`dropped_events`) and no method raises again. Whether the failure
   stops the recording is the session's decision, not the writer's.
-* After :meth:`close` (or in a forked child, see :func:`_after_fork_in_child`) events are
-  dropped silently too: a daemon thread still running at exit must never see an exception
-  from the recorder (reliability fact P2).
+* Ending: :meth:`finish` (complete run), :meth:`close_partial` (failed run, kept as partial),
+  :meth:`close` and :meth:`abandon` first *seal* the writer: events that other threads still
+  append afterwards are dropped silently, so nothing lands after the final ``Return`` and a
+  daemon thread still running at exit never sees an exception from the recorder (facts P2,
+  D3). A forked child's writer is sealed at once (fact P3).
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ class TraceWriter:
 
     Thread safety: :meth:`append` is a single ``list.append`` (atomic); the buffer is drained
     under ``_io_lock`` by slicing, never by swapping lists, so an append racing with a flush is
-    never lost. Registries take ``_reg_lock`` only on the slow path (a new key).
+    never lost (the one swap is the seal at the end, on purpose). Registries take
+    ``_reg_lock`` only on the slow path (a new key).
     """
 
     def __init__(
@@ -96,6 +99,8 @@ class TraceWriter:
     ) -> None:
         self.events_path = os.path.abspath(events_path)
         self.buffer_limit = max(1, int(buffer_limit))
+        # extend() bounds the buffer by event count (~128 bytes per event on average).
+        self._flush_events = max(16, self.buffer_limit // 128)
         # Only kept when the point is on, so a production flush pays one ``is None`` test.
         self._failpoints = (
             failpoints if failpoints is not None and failpoints.enabled("writer.write") else None
@@ -103,6 +108,7 @@ class TraceWriter:
         self.paths: list[str] = []
         self.closed = False
         self.detached = False
+        self._sealed = False
         self.broken: RecorderError | None = None
         self._dropped = 0
         self.bytes_written = 0
@@ -120,7 +126,6 @@ class TraceWriter:
         self._type_ids: dict[Any, int] = {}
         self._fd = -1
         self._identity = (0, 0)
-        self._owner_pid = os.getpid()
         self._fd = self._open(self.events_path)
         _LIVE_WRITERS.add(self)
 
@@ -200,7 +205,7 @@ class TraceWriter:
         inside recorder code most of the time, fact R3) between those two steps is settled by
         :meth:`_settle`, so ids never shift.
         """
-        if self.broken is not None:
+        if self.broken is not None or self._sealed:
             return 0  # every event is dropped from now on; any id will do
         if not self._reg_lock.acquire(timeout=_REG_LOCK_TIMEOUT):
             self._lock_lost("register")
@@ -209,6 +214,8 @@ class TraceWriter:
             found = table.get(key)
             if found is not None:
                 return found
+            if self._sealed:
+                return 0  # never publish after the seal: ``paths`` must match the stream
             new_id = len(table)
             self._define(table, key, new_id, path, text)
         finally:
@@ -272,11 +279,19 @@ class TraceWriter:
             self.flush()
 
     def extend(self, events: list[str]) -> None:
-        """Append a group of event texts in one step, so threads never interleave inside it."""
-        self._buf.extend(events)
-        self._pending += sum(map(len, events))
-        if self._pending > self.buffer_limit:
+        """Append a group of event texts in one step, so threads never interleave inside it.
+
+        The hot path of the recorder. The buffer is bounded by event count here (no per-event
+        size bookkeeping), and a full buffer is flushed BEFORE the group is added: once this
+        method returns the group is buffered, and if it raises (a RecursionError at the
+        program's recursion limit) nothing of the group was, so the recorder's own
+        bookkeeping of open calls never disagrees with the stream.
+        """
+        buf = self._buf
+        if len(buf) > self._flush_events:
             self.flush()
+            buf = self._buf
+        buf.extend(events)
 
     def step(self, path_id: int, line: int) -> None:
         self.append(f'{{"Step":{{"path_id":{path_id:d},"line":{line:d}}}}}')
@@ -482,7 +497,15 @@ class TraceWriter:
         if isinstance(old, _Sealed):
             return []
         self.buffer_limit = sys.maxsize  # appends after the seal never trigger a flush
-        self._buf = _Sealed()
+        # Under the registry lock, so no registration publishes an id (or a path for
+        # trace_paths.json) whose defining event the seal dropped.
+        locked = self._reg_lock.acquire(timeout=_REG_LOCK_TIMEOUT)
+        try:
+            self._sealed = True
+            self._buf = _Sealed()
+        finally:
+            if locked:
+                self._reg_lock.release()
         # A thread that fetched ``old`` just before the swap may still append to it; whatever
         # lands after this snapshot is dropped, whatever lands before precedes the final events.
         return old[:]
