@@ -694,3 +694,13 @@ def test_finish_balances_the_stream_while_threads_keep_recording(events_path: Pa
     depths = _depths(events)
     assert min(depths) >= 0 and depths[-1] == 0
     assert events[-1] == {"Return": {"return_value": {"kind": "Int", "i": 0, "type_id": 0}}}
+
+
+def test_no_id_is_published_after_the_end(events_path: Path) -> None:
+    w = TraceWriter(str(events_path))
+    opening(w)
+    w.finish(NONE_VALUE)
+    w.path_id("/p/late.py")  # a late thread meeting a new file
+    w.variable_id("late")
+    assert w.paths == ["/p/main.py"]  # trace_paths.json must equal the Path events
+    assert [e["Path"] for e in strict_load(events_path) if "Path" in e] == w.paths

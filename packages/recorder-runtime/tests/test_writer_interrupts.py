@@ -37,7 +37,7 @@ INJECTOR_TOOL = 5
 _CHECKPOINT_PREFIXES = ("RESUME", "CALL", "JUMP_BACKWARD")
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def short_lock_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(writer_mod, "_REG_LOCK_TIMEOUT", 0.05)
     monkeypatch.setattr(writer_mod, "_IO_LOCK_TIMEOUT", 0.05)
@@ -98,7 +98,9 @@ def _positions() -> Iterator[int]:
 
 
 @needs_monitoring
-def test_an_interrupted_registration_never_shifts_ids(tmp_path: Path) -> None:
+def test_an_interrupted_registration_never_shifts_ids(
+    tmp_path: Path, short_lock_timeouts: None
+) -> None:
     codes = _codes_of(
         TraceWriter.path_id,
         TraceWriter._register,
@@ -135,7 +137,9 @@ def test_an_interrupted_registration_never_shifts_ids(tmp_path: Path) -> None:
 
 
 @needs_monitoring
-def test_an_interrupted_flush_loses_or_duplicates_nothing_silently(tmp_path: Path) -> None:
+def test_an_interrupted_flush_loses_or_duplicates_nothing_silently(
+    tmp_path: Path, short_lock_timeouts: None
+) -> None:
     codes = _codes_of(
         TraceWriter.flush,
         TraceWriter._flush_list,
@@ -165,7 +169,9 @@ def test_an_interrupted_flush_loses_or_duplicates_nothing_silently(tmp_path: Pat
 
 
 @needs_monitoring
-def test_an_interrupted_finish_is_valid_or_broken_never_silently_wrong(tmp_path: Path) -> None:
+def test_an_interrupted_finish_is_valid_or_broken_never_silently_wrong(
+    tmp_path: Path, short_lock_timeouts: None
+) -> None:
     codes = _codes_of(
         TraceWriter.finish,
         TraceWriter._end,
@@ -205,7 +211,9 @@ def test_an_interrupted_finish_is_valid_or_broken_never_silently_wrong(tmp_path:
     assert consistent > 0
 
 
-def test_a_leaked_registry_lock_becomes_a_classified_error_not_a_hang(tmp_path: Path) -> None:
+def test_a_leaked_registry_lock_becomes_a_classified_error_not_a_hang(
+    tmp_path: Path, short_lock_timeouts: None
+) -> None:
     w = TraceWriter(str(tmp_path / "trace.json"))
     w._reg_lock.acquire()  # what an interrupted critical section leaves behind
     with pytest.raises(RecorderError) as info:
@@ -216,7 +224,9 @@ def test_a_leaked_registry_lock_becomes_a_classified_error_not_a_hang(tmp_path: 
     w.close()
 
 
-def test_a_leaked_io_lock_becomes_a_classified_error_not_a_hang(tmp_path: Path) -> None:
+def test_a_leaked_io_lock_becomes_a_classified_error_not_a_hang(
+    tmp_path: Path, short_lock_timeouts: None
+) -> None:
     w = TraceWriter(str(tmp_path / "trace.json"))
     w.step(0, 1)
     w._io_lock.acquire()
