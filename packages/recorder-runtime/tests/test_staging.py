@@ -498,3 +498,14 @@ def test_a_committed_trace_passes_trace_check(tmp_path: Path, partial: bool) -> 
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 open at end" in proc.stdout
+
+
+def test_a_staging_dir_deleted_by_the_program_is_an_environment_error(tmp_path: Path) -> None:
+    st = OutputStaging(str(tmp_path / "out"))
+    st.prepare()
+    paths = stage_trace(st)
+    shutil.rmtree(st.staging_dir)  # the program cleaned "its" directory mid-run (F12)
+    with pytest.raises(RecorderError) as info:
+        st.commit(paths)
+    assert info.value.kind is ErrorKind.ENVIRONMENT
+    assert not (tmp_path / "out").exists()

@@ -704,3 +704,27 @@ def test_no_id_is_published_after_the_end(events_path: Path) -> None:
     w.variable_id("late")
     assert w.paths == ["/p/main.py"]  # trace_paths.json must equal the Path events
     assert [e["Path"] for e in strict_load(events_path) if "Path" in e] == w.paths
+
+
+def test_memory_stays_flat_however_many_events(events_path: Path) -> None:
+    import tracemalloc
+
+    limit = 1 << 16
+    event = '{"Step":{"path_id":0,"line":1}}'
+    w = TraceWriter(str(events_path), buffer_limit=limit)
+    tracemalloc.start()
+    try:
+        for _ in range(20_000):
+            w.append(event)
+        _, peak_small = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(200_000):
+            w.append(event)
+        _, peak_large = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    w.close()
+    # ten times the events, the same peak: the buffer, not the run length, bounds memory
+    assert peak_large < 2 * peak_small
+    assert peak_large < 16 * limit
+    assert events_path.stat().st_size > 220_000 * len(event)
