@@ -89,7 +89,7 @@ if sys.version_info >= (3, 12):
         if mon.get_events(i) != 0:
             problems.append(f"slot {i}: global events left behind")
         mon.free_tool_id(i)
-    if not ours:
+    if not ours and os.environ.get("CODETRACER_BACKEND") == "monitoring":
         problems.append("no recorder slot seen while recording")
 if problems:
     print("N5 FAILED")

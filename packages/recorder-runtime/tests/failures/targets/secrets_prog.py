@@ -5,8 +5,9 @@ The canary value must not reach any byte under the output directory, nor stderr.
 program never prints a secret itself (printed output is a separate leak path, issue 9).
 """
 
-CANARY = "CANARY-5ecr3t-" + "9f1c2e"
-api_key = CANARY
+# The canary only ever lives in secret-looking names (copies into innocent names are the
+# separate leak paths of issue 9 / G3).
+api_key = "CANARY-5ecr3t-" + "9f1c2e"
 
 
 class Config:
@@ -22,16 +23,15 @@ def login(user, password):
 
 
 def get_secret():
-    secret = CANARY
+    secret = api_key
     return secret
 
 
 def main():
-    cfg = Config(CANARY)
-    passwd = CANARY
-    n = login("alice", CANARY)
-    s = get_secret()
-    print("lengths", n, len(s), len(passwd), cfg.host)
+    cfg = Config(api_key)
+    passwd = api_key
+    n = login("alice", passwd)
+    print("lengths", n, len(get_secret()), len(passwd), cfg.host)
 
 
 main()
