@@ -334,3 +334,16 @@ def test_log_records_and_json_trailer_share_run_and_trace_ids(tmp_path: Path) ->
     for line in failure_lines:
         assert f"run_id={trailer['run_id']}" in line
         assert f"trace_id={trailer['trace_id']}" in line
+
+
+def test_exit_handlers_run_in_python_order(tmp_path: Path) -> None:
+    write(
+        tmp_path / "ta.py",
+        "import atexit, threading\n"
+        "atexit.register(print, 'atexit handler')\n"
+        "threading._register_atexit(print, 'threading atexit')\n"
+        "print('end')\n",
+    )
+    expected = plain(["ta.py"], tmp_path)
+    actual = record(["ta.py"], tmp_path)
+    assert actual.stdout == expected.stdout == b"end\nthreading atexit\natexit handler\n"

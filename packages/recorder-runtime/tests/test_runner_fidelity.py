@@ -20,7 +20,7 @@ import sys
 from recorder_runtime.runner import run_module, run_script
 mode, target, *args = sys.argv[1:]
 run = run_module if mode == "-m" else run_script
-outcome = run(target, args, restore=False)
+outcome = run(target, args, restore=False, interpreter_exit=True)
 outcome.report()
 if outcome.kind == "interrupt":
     outcome.reraise_interrupt()
@@ -246,3 +246,15 @@ def test_multiprocessing_spawn_finds_the_main_module(tmp_path: Path) -> None:
     )
     result = assert_same(["mp.py"], tmp_path)
     assert result.stdout == b"[1, 4, 9]\n"
+
+
+def test_threading_atexit_callbacks_run_before_atexit_handlers(tmp_path: Path) -> None:
+    write(
+        tmp_path / "ta.py",
+        "import atexit, threading\n"
+        "atexit.register(print, 'atexit handler')\n"
+        "threading._register_atexit(print, 'threading atexit')\n"
+        "print('end')\n",
+    )
+    result = assert_same(["ta.py"], tmp_path)
+    assert result.stdout == b"end\nthreading atexit\natexit handler\n"

@@ -460,7 +460,7 @@ class _Run:
 
     def _run_program(self, target: Target, args: list[str]) -> ScriptOutcome:
         try:
-            return run_target(target, args, restore=False)
+            return run_target(target, args, restore=False, interpreter_exit=self.owns_process)
         except Exception as exc:  # the runner itself failed: a recorder bug
             error = _classify(exc)
             log.debug("runner failed", exc_info=exc, extra={"error_code": error.code.value})
@@ -517,7 +517,7 @@ class _Run:
 
     def _run_untraced(self, target: Target, args: list[str]) -> ScriptOutcome:
         """Run the program with no recorder at all and print what Python would print."""
-        outcome = run_target(target, args, restore=False)
+        outcome = run_target(target, args, restore=False, interpreter_exit=self.owns_process)
         outcome.report()
         self._program_epilogue()
         return outcome

@@ -292,6 +292,7 @@ def run_target(
     *,
     on_started: Callable[[], None] | None = None,
     restore: bool = True,
+    interpreter_exit: bool = False,
 ) -> ScriptOutcome:
     """Run a resolved program with ``argv`` (its arguments after ``argv[0]``).
 
@@ -302,6 +303,8 @@ def run_target(
     ``sys.path[0]`` and ``sys.modules["__main__"]`` are put back afterwards; the
     CLI passes ``False`` so that the program's atexit handlers still see its
     own ``__main__`` and ``sys.argv``, as they would under plain Python.
+    ``interpreter_exit`` (only for a caller that owns the process and is about
+    to exit) runs the interpreter's thread shutdown, see :func:`_join_threads`.
     """
     saved_argv = sys.argv
     saved_main = sys.modules.get("__main__")
@@ -314,7 +317,7 @@ def run_target(
     try:
         if on_started is not None:
             on_started()
-        return _execute(target, module)
+        return _execute(target, module, interpreter_exit)
     finally:
         if restore:
             sys.argv = saved_argv
@@ -327,7 +330,9 @@ def run_target(
                     sys.path[0] = saved_path0
 
 
-def _execute(target: Target, module: types.ModuleType) -> ScriptOutcome:
+def _execute(
+    target: Target, module: types.ModuleType, interpreter_exit: bool = False
+) -> ScriptOutcome:
     code: types.CodeType | None = None
     try:
         code = _compile(target)
@@ -341,7 +346,7 @@ def _execute(target: Target, module: types.ModuleType) -> ScriptOutcome:
         outcome = ScriptOutcome(1, "exception", _strip(exc, code))
     else:
         outcome = ScriptOutcome(0, "normal")
-    return _join_threads(outcome)
+    return _join_threads(outcome, interpreter_exit)
 
 
 def _strip(exc: BaseException, code: types.CodeType | None) -> BaseException:
@@ -358,29 +363,40 @@ def _strip(exc: BaseException, code: types.CodeType | None) -> BaseException:
     return exc.with_traceback(tb)
 
 
-def _join_threads(outcome: ScriptOutcome) -> ScriptOutcome:
+def _join_threads(outcome: ScriptOutcome, interpreter_exit: bool) -> ScriptOutcome:
     """Wait for non-daemon threads, as the interpreter does before it exits.
 
     Their work belongs to the program, so it must happen before the trace is
-    finished. A ``KeyboardInterrupt`` while waiting ends the wait and, if the
-    program had ended normally, becomes the outcome.
+    finished. With ``interpreter_exit`` (the CLI, which owns the process) this
+    is the interpreter's own shutdown step, ``threading._shutdown``: it also
+    runs the ``threading`` atexit callbacks (``concurrent.futures`` uses them)
+    first, in Python's order; later, the real shutdown finds it done. A
+    ``KeyboardInterrupt`` while waiting ends the wait and, if the program had
+    ended normally, becomes the outcome.
     """
-    current = threading.current_thread()
     try:
-        while True:
-            pending = [
-                t
-                for t in threading.enumerate()
-                if t is not current and not t.daemon and t.is_alive()
-            ]
-            if not pending:
-                return outcome
-            for thread in pending:
-                thread.join()
+        shutdown = getattr(threading, "_shutdown", None)
+        on_main = threading.current_thread() is threading.main_thread()
+        if interpreter_exit and on_main and callable(shutdown):
+            shutdown()
+        else:
+            _join_non_daemon_threads()
     except KeyboardInterrupt as exc:
         if outcome.kind == "normal":
             return ScriptOutcome(SIGINT_STATUS, "interrupt", exc.with_traceback(None))
-        return outcome
+    return outcome
+
+
+def _join_non_daemon_threads() -> None:
+    current = threading.current_thread()
+    while True:
+        pending = [
+            t for t in threading.enumerate() if t is not current and not t.daemon and t.is_alive()
+        ]
+        if not pending:
+            return
+        for thread in pending:
+            thread.join()
 
 
 def run_script(
@@ -389,9 +405,16 @@ def run_script(
     *,
     on_started: Callable[[], None] | None = None,
     restore: bool = True,
+    interpreter_exit: bool = False,
 ) -> ScriptOutcome:
     """Run ``path`` as ``python path *argv`` would (see :func:`run_target`)."""
-    return run_target(resolve_script(path), argv, on_started=on_started, restore=restore)
+    return run_target(
+        resolve_script(path),
+        argv,
+        on_started=on_started,
+        restore=restore,
+        interpreter_exit=interpreter_exit,
+    )
 
 
 def run_module(
@@ -400,9 +423,16 @@ def run_module(
     *,
     on_started: Callable[[], None] | None = None,
     restore: bool = True,
+    interpreter_exit: bool = False,
 ) -> ScriptOutcome:
     """Run module ``name`` as ``python -m name *argv`` would (see :func:`run_target`)."""
-    return run_target(resolve_module(name), argv, on_started=on_started, restore=restore)
+    return run_target(
+        resolve_module(name),
+        argv,
+        on_started=on_started,
+        restore=restore,
+        interpreter_exit=interpreter_exit,
+    )
 
 
 # --- printing like the interpreter ---------------------------------------------
