@@ -261,7 +261,7 @@ class ValueEncoder:
             if v is None:
                 return self._none_json or self._none()
             if t is bool:
-                return self._bool(v)
+                return (self._true_json if v else self._false_json) or self._bool(v)
             if t is list:
                 return self._list(v, _depth, _walk)
             if t is dict:
