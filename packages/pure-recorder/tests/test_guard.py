@@ -37,6 +37,7 @@ def backend() -> Iterator[SettraceBackend]:
 
 
 def install(backend: SettraceBackend, recorder: LogRecorder, policy: str) -> BoundaryGuard:
+    """Install with a guard whose detach uninstalls the backend (as the session does)."""
     guard = BoundaryGuard(policy=policy)
     guard.set_detach(lambda err: backend.uninstall())
     backend.install(recorder, guard)
@@ -70,21 +71,82 @@ def test_a_failure_under_abort_stops_the_program_with_the_classified_error(
 
 
 class InterruptingRecorder(LogRecorder):
-    """A recorder hit by Ctrl-C while it handles a line event."""
+    """A recorder hit once by Ctrl-C (or a signal handler's sys.exit) in ``helper``'s first line."""
+
+    def __init__(self, files: set[str], exc: BaseException) -> None:
+        super().__init__(files)
+        self.exc: BaseException | None = exc
 
     def on_line(self, code: CodeType, frame: FrameType, line: int) -> None:
-        raise KeyboardInterrupt
+        if self.exc is not None and code is helper.__code__:
+            exc, self.exc = self.exc, None
+            raise exc
+        super().on_line(code, frame, line)
 
 
-def test_keyboard_interrupt_in_the_trace_function_reaches_the_program_unchanged(
+def handles_an_interrupt() -> int:
+    try:
+        helper(1)
+    except KeyboardInterrupt:
+        pass
+    return helper(2)
+
+
+def calls(log: list[tuple[str, str, object]]) -> list[tuple[str, str, object]]:
+    return [entry for entry in log if entry[0] != "line"]
+
+
+def test_an_interrupt_in_the_trace_function_reaches_the_program_and_tracing_goes_on(
     backend: SettraceBackend,
 ) -> None:
-    recorder = InterruptingRecorder({__file__})
+    recorder = InterruptingRecorder({__file__}, KeyboardInterrupt())
     guard = install(backend, recorder, "abort")
-    with pytest.raises(KeyboardInterrupt):
-        work(2)
+    assert handles_an_interrupt() == 4
+    assert backend.still_installed()  # CPython dropped the tracer; it was put back
+    backend.uninstall()
     assert guard.failure is None  # the program's interrupt, not a recorder failure
-    # CPython drops a trace function that raised; the session reads this as a detach.
+    assert calls(recorder.log) == [
+        ("start", "handles_an_interrupt", ()),
+        ("start", "helper", (("i", "1"),)),
+        ("unwind", "helper", "KeyboardInterrupt()"),
+        ("start", "helper", (("i", "2"),)),
+        ("return", "helper", "4"),
+        ("return", "handles_an_interrupt", "4"),
+    ]
+    lines = [line for event, name, line in recorder.log if event == "line" and name != "helper"]
+    assert lines == [1, 2, 3, 4, 5]  # the handler's lines were recorded
+
+
+def test_a_system_exit_from_a_signal_handler_ends_the_program_with_a_balanced_trace(
+    backend: SettraceBackend,
+) -> None:
+    recorder = InterruptingRecorder({__file__}, SystemExit(7))
+    install(backend, recorder, "abort")
+    with pytest.raises(SystemExit) as caught:
+        work(2)
+    assert caught.value.code == 7
+    assert backend.still_installed()
+    backend.uninstall()
+    assert calls(recorder.log)[-2:] == [
+        ("unwind", "helper", "SystemExit(7)"),
+        ("unwind", "work", "SystemExit(7)"),
+    ]
+
+
+def test_an_interrupt_under_a_profiler_ends_tracing_and_is_reported_as_a_detach(
+    backend: SettraceBackend,
+) -> None:
+    def profiler(frame: FrameType, event: str, arg: object) -> None:
+        return None
+
+    recorder = InterruptingRecorder({__file__}, KeyboardInterrupt())
+    install(backend, recorder, "abort")
+    sys.setprofile(profiler)
+    try:
+        assert handles_an_interrupt() == 4
+        assert sys.getprofile() is profiler  # the program's profiler is left alone
+    finally:
+        sys.setprofile(None)
     assert not backend.still_installed()
 
 

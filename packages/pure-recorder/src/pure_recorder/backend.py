@@ -128,11 +128,7 @@ class SettraceBackend:
         if self._global is not None:
             raise usage(ErrorCode.ALREADY_TRACING, "the settrace backend is already installed")
         _refuse_if_traced()
-        global_fn, local_fn, installed = self._build(recorder, guard)
-        guarded_local = guard.guard_callback("trace", local_fn, exclusive=True)
-        guarded_global = guard.guard_callback("trace", global_fn, exclusive=True)
-        self._local_ref[0] = guarded_local
-        installed[0] = guarded_global
+        guarded_global = self._build(recorder, guard)
         self._global = guarded_global
         self._install_thread = threading.get_ident()
         self._released = False
@@ -208,14 +204,11 @@ class SettraceBackend:
         if hook is ours:
             threading.settrace(None)
 
-    def _build(
-        self, recorder: EventRecorder, guard: BoundaryGuard
-    ) -> tuple[TraceFunction, TraceFunction, list[TraceFunction | None]]:
-        """The raw global and local trace functions, as closures over the hot objects.
+    def _build(self, recorder: EventRecorder, guard: BoundaryGuard) -> TraceFunction:
+        """Build the trace functions as closures over the hot objects; returns the global one.
 
-        The third item is a cell the caller fills with the guarded global
-        function: a thread that stops late compares its tracer with it, even
-        after :meth:`uninstall` forgot it.
+        Every function handed to CPython (global, local, and the one-shot
+        profile function that re-arms tracing after an interrupt) is guarded.
         """
         # Fresh state per installation: closures of an earlier installation,
         # still set on a thread that has not had an event since, keep their
@@ -228,7 +221,11 @@ class SettraceBackend:
         pending: dict[int, tuple[FrameType, CodeType, int, int]] = {}
         self._stopped, self._local_ref, self._codes = stopped, local_ref, codes
         self._last_lines, self._exceptions, self._pending = last_lines, exceptions, pending
+        # The guarded global function, kept for this installation even after
+        # uninstall() forgot it: a thread that stops late compares with it.
         installed: list[TraceFunction | None] = [None]
+        rearm_ref: list[TraceFunction | None] = [None]
+        lost: list[tuple[FrameType, bool] | None] = [None]
         get_ident = threading.get_ident
         exc_info = sys.exc_info
         code_info = recorder.code_info
@@ -269,49 +266,95 @@ class SettraceBackend:
             facts = codes.get(code, unseen)
             if facts is None and not pending and not stopped[0]:
                 return None  # skipped code: the common case, decided first
-            if stopped[0]:
-                release(frame)
-                return None
-            if pending:
-                settle(frame, event, arg)
-            if facts is unseen:
-                facts = _CodeFacts(code) if code_info(code, frame).trace else None
-                codes[code] = facts
-            if facts is None:
-                return None
-            if not recorder.active and (recorder.finished or not is_activation(code)):
-                return None
-            kind = facts.entries.get(frame.f_lasti, RESUME_OR_THROW) if facts.generator else START
-            if kind == RESUME:
-                on_resume(code, frame)
+            try:
+                if stopped[0]:
+                    release(frame)
+                    return None
+                if pending:
+                    settle(frame, event, arg)
+                if facts is unseen:
+                    facts = _CodeFacts(code) if code_info(code, frame).trace else None
+                    codes[code] = facts
+                if facts is None:
+                    return None
+                if not recorder.active and (recorder.finished or not is_activation(code)):
+                    return None
+                kind = START
+                if facts.generator:
+                    kind = facts.entries.get(frame.f_lasti, RESUME_OR_THROW)
+                if kind == RESUME:
+                    on_resume(code, frame)
+                    return local_ref[0]
+                if facts.jumps and kind != RESUME_OR_THROW and kind != THROW:
+                    last_lines.pop(id(frame), None)  # a new frame, maybe at a reused address
+                if kind == START:
+                    on_start(code, frame)
+                else:
+                    pending[get_ident()] = (frame, code, kind, frame.f_lasti)
                 return local_ref[0]
-            if facts.jumps and kind != RESUME_OR_THROW and kind != THROW:
-                last_lines.pop(id(frame), None)  # a new frame, maybe at a reused address
-            if kind == START:
-                on_start(code, frame)
-            else:
-                pending[get_ident()] = (frame, code, kind, frame.f_lasti)
-            return local_ref[0]
+            except (KeyboardInterrupt, SystemExit) as exc:
+                keep_tracing_after(frame, exc, reported_exit=False)
+                raise
 
         def trace_local(frame: FrameType, event: str, arg: Any) -> TraceFunction | None:
             if stopped[0]:
                 release(frame)
                 return None
-            if pending:
-                settle(frame, event, arg)
-            if event == "line":
-                code = frame.f_code
-                jumps = codes[code].jumps  # type: ignore[union-attr]
-                if jumps and is_jump_artefact(frame, jumps):
-                    return local_ref[0]
-                if exceptions:
-                    forget_handled(id(frame))
-                on_line(code, frame, frame.f_lineno)
-            elif event == "return":
-                trace_return(frame, arg)
-            elif event == "exception":
-                exceptions[id(frame)] = [arg[1], frame.f_lasti, True]
+            try:
+                if pending:
+                    settle(frame, event, arg)
+                if event == "line":
+                    code = frame.f_code
+                    jumps = codes[code].jumps  # type: ignore[union-attr]
+                    if jumps and is_jump_artefact(frame, jumps):
+                        return local_ref[0]
+                    if exceptions:
+                        forget_handled(id(frame))
+                    on_line(code, frame, frame.f_lineno)
+                elif event == "return":
+                    trace_return(frame, arg)
+                elif event == "exception":
+                    exceptions[id(frame)] = [arg[1], frame.f_lasti, True]
+            except (KeyboardInterrupt, SystemExit) as exc:
+                keep_tracing_after(frame, exc, reported_exit=event == "return")
+                raise
             return local_ref[0]
+
+        def keep_tracing_after(
+            frame: FrameType, exc: BaseException, *, reported_exit: bool
+        ) -> None:
+            """An interrupt is leaving the trace function: have tracing come back after it.
+
+            A ``KeyboardInterrupt`` (or a signal handler's ``SystemExit``) raised
+            while the trace function runs belongs to the program and passes
+            through; CPython then removes the trace function from the thread
+            and clears ``frame.f_trace``. A one-shot profile function (a
+            separate hook CPython leaves alone) puts both back at the thread's
+            next call or return, and reports the frame's unwind if the
+            interrupt ends it. Impossible when a profiler is already set: the
+            trace then ends partial (``still_installed()`` is False).
+            """
+            rearm = rearm_ref[0]
+            if rearm is None or stopped[0] or sys.getprofile() is not None:
+                return
+            exceptions[id(frame)] = [exc, frame.f_lasti, True]
+            lost[0] = (frame, reported_exit)
+            sys.setprofile(rearm)
+
+        def rearm_tracing(frame: FrameType, event: str, arg: Any) -> None:
+            """The one-shot profile function of :func:`keep_tracing_after`."""
+            sys.setprofile(None)
+            entry, lost[0] = lost[0], None
+            ours = installed[0]
+            if entry is None or ours is None or stopped[0] or sys.gettrace() is not None:
+                return
+            interrupted, reported_exit = entry
+            if event == "return" and frame is interrupted:
+                if not reported_exit:
+                    trace_return(frame, arg)
+            else:
+                interrupted.f_trace = local_ref[0]
+            sys.settrace(ours)
 
         def is_jump_artefact(frame: FrameType, jumps: dict[int, bool]) -> bool:
             """A 'line' that only a backward jump within one line produced (bytecode.py)."""
@@ -369,7 +412,11 @@ class SettraceBackend:
                 last_lines.pop(id(frame), None)
             on_unwind(frame.f_code, exc)
 
-        return trace_call, trace_local, installed
+        local_ref[0] = guard.guard_callback("trace", trace_local, exclusive=True)
+        rearm_ref[0] = guard.guard_callback("trace", rearm_tracing, exclusive=True)
+        guarded_global: TraceFunction = guard.guard_callback("trace", trace_call, exclusive=True)
+        installed[0] = guarded_global
+        return guarded_global
 
 
 def _recorder_call(
