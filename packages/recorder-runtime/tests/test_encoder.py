@@ -6,6 +6,7 @@ import collections
 import enum
 import gc
 import json
+import random
 import threading
 import weakref
 from typing import Any, NamedTuple
@@ -401,3 +402,58 @@ def test_limits_defaults_are_recorded_as_plain_data() -> None:
         "max_string_length": 10_000,
         "max_total_items": 10_000,
     }
+
+
+def _random_atom(rng: random.Random) -> Any:
+    pools: list[list[Any]] = [
+        list(range(-5, 300)),
+        ["a", "b", "long " * 20, "é", ""],
+        [0.5, -0.0, 0.0, float("nan"), 2.0**70],
+        [True, False, None],
+        [2**64 + n for n in range(50)],
+    ]
+    return rng.choice(rng.choice(pools))
+
+
+def _random_value(rng: random.Random, depth: int) -> Any:
+    if depth > 2 or rng.random() < 0.4:
+        return _random_atom(rng)
+    size = rng.choice([0, 3, 8, 12, 30])
+    kind = rng.choice(["list", "tuple", "dict"])
+    if kind == "dict":
+        return {_random_atom(rng): _random_value(rng, depth + 1) for _ in range(size)}
+    items = [_random_value(rng, depth + 1) for _ in range(size)]
+    return items if kind == "list" else tuple(items)
+
+
+def _mutate(rng: random.Random, value: Any) -> None:
+    """Change one thing somewhere inside ``value`` (in place), if it holds a mutable part."""
+    if isinstance(value, list) and value:
+        if rng.random() < 0.5:
+            value[rng.randrange(len(value))] = _random_value(rng, 2)
+        else:
+            _mutate(rng, rng.choice(value))
+    elif isinstance(value, dict) and value:
+        key = rng.choice(list(value))
+        if rng.random() < 0.5:
+            value[key] = _random_value(rng, 2)
+        else:
+            _mutate(rng, value[key])
+    elif isinstance(value, tuple) and value:
+        _mutate(rng, rng.choice(value))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_long_lived_encoder_agrees_with_a_fresh_one_as_values_change(seed: int) -> None:
+    """Caches and memos never show a stale value: differential test against a new encoder."""
+    rng = random.Random(seed)
+    values = [_random_value(rng, 0) for _ in range(5)]
+    values += [[_random_atom(rng) for _ in range(20)] for _ in range(3)]
+    values += [{str(n): _random_atom(rng) for n in range(10)} for _ in range(2)]
+    types = FakeTypes()
+    long_lived = ValueEncoder(types)
+    for _ in range(40):
+        for value in values:
+            assert long_lived.encode(value) == ValueEncoder(types).encode(value)
+        for _ in range(3):
+            _mutate(rng, rng.choice(values))
