@@ -561,10 +561,6 @@ class EventRecorder:
 
     # ------------------------------------------------------------------ finish
 
-    def close_open_calls(self) -> int:
-        """Number of calls still open on every thread (used to close a partial trace)."""
-        return sum(len(stack) for stack in self._stacks.values())
-
     def flush_io(self) -> None:
         """Drain output still queued at the end of recording."""
         if self.io is not None and self.io.pending:

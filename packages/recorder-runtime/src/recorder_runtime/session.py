@@ -288,16 +288,15 @@ class TraceSession:
             encoder = self.encoder
             if encoder is None:  # pragma: no cover
                 raise bug(ErrorCode.UNKNOWN, "session encoder missing")
-            open_calls = recorder.close_open_calls()
-            for _ in range(open_calls):
-                writer.append('{"Return":{"return_value":%s}}' % encoder.string("<unwound>"))
             final = (
                 encoder.int_(exit_code)
                 if exit_code is not None
                 else encoder.string(exit_label or "<exit>")
             )
-            writer.append('{"Return":{"return_value":%s}}' % final)
-            writer.close()
+            # The writer seals the stream first, then closes every call still open by its
+            # exact count (other threads may be inside a callback right now), then the top
+            # level with the exit payload.
+            writer.finish(final, unwound_return_json=encoder.string("<unwound>"))
             incomplete = self._incompleteness()
             self._write_side_files(exit_code, exit_label, partial=incomplete)
             self.failpoints.fire("writer.commit")
@@ -341,8 +340,7 @@ class TraceSession:
             try:
                 encoder = self.encoder
                 final = encoder.string("<disabled>") if encoder is not None else '"<disabled>"'
-                open_calls = self.recorder.close_open_calls() if self.recorder is not None else 0
-                writer.close_partial(final, open_calls=open_calls + 1)
+                writer.close_partial(final)
                 if writer.broken is not None and writer.broken is not failure:
                     raise writer.broken
                 self._write_side_files(None, "<disabled>", partial=failure)
