@@ -115,6 +115,7 @@ class SettraceBackend:
         self._exceptions: dict[int, list[Any]] = {}
         self._pending: dict[int, tuple[FrameType, CodeType, int, int]] = {}
         self._local_ref: list[TraceFunction | None] = [None]
+        self._rearm: list[TraceFunction | None] = [None]
 
     # ------------------------------------------------------------- lifecycle
 
@@ -191,6 +192,9 @@ class SettraceBackend:
         ours = self._global
         if ours is None:
             return
+        rearm = self._rearm[0]
+        if rearm is not None and sys.getprofile() is rearm:
+            sys.setprofile(None)  # a re-arm that never ran (see keep_tracing_after)
         here = sys.gettrace()
         hook = threading.gettrace()
         if (
@@ -225,6 +229,7 @@ class SettraceBackend:
         # uninstall() forgot it: a thread that stops late compares with it.
         installed: list[TraceFunction | None] = [None]
         rearm_ref: list[TraceFunction | None] = [None]
+        self._rearm = rearm_ref
         lost: list[tuple[FrameType, bool] | None] = [None]
         get_ident = threading.get_ident
         exc_info = sys.exc_info
