@@ -11,6 +11,7 @@ import pytest
 
 from recorder_errors import ErrorCode, ErrorKind, RecorderError
 from recorder_runtime.metadata import build_metadata, write_json_file, write_paths
+from recorder_runtime.writer import BoundOS
 
 
 def sample(**overrides: Any) -> dict[str, Any]:
@@ -146,7 +147,7 @@ def test_write_failure_is_classified_and_removes_the_half_file(
     def enospc(fd: int, data: Any) -> int:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "write", enospc)
+    monkeypatch.setattr(BoundOS, "write", enospc)
     path = tmp_path / "trace_metadata.json"
     with pytest.raises(RecorderError) as info:
         write_json_file(str(path), sample())

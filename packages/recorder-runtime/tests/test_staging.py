@@ -15,6 +15,7 @@ import pytest
 from recorder_errors import ErrorCode, ErrorKind, RecorderError
 from recorder_runtime.metadata import write_json_file
 from recorder_runtime.staging import METADATA_FILE, OutputStaging, staging_prefix
+from recorder_runtime.writer import BoundOS
 
 FILES = ("trace.json", "trace_paths.json", METADATA_FILE)
 
@@ -122,7 +123,7 @@ def test_directory_creation_failure_is_an_environment_error(
     def refuse(path: str, mode: int = 0o777) -> None:
         raise OSError(errno.EROFS, "Read-only file system", path)
 
-    monkeypatch.setattr(os, "mkdir", refuse)
+    monkeypatch.setattr(BoundOS, "mkdir", refuse)
     with pytest.raises(RecorderError) as info:
         OutputStaging(str(tmp_path / "new" / "out")).prepare()
     assert info.value.code is ErrorCode.TRACE_DIR_CREATE_FAILED
@@ -191,7 +192,7 @@ def test_commit_moves_files_with_metadata_last_and_removes_staging(
         moves.append((src, dst))
         real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", spy)
+    monkeypatch.setattr(BoundOS, "replace", spy)
     final = st.commit([paths[2], paths[0], paths[1]])  # metadata given first on purpose
     assert [os.path.basename(p) for p in final] == ["trace.json", "trace_paths.json", METADATA_FILE]
     assert [os.path.basename(d) for _, d in moves] == [os.path.basename(p) for p in final]
@@ -269,7 +270,7 @@ def test_a_failed_commit_leaves_no_marker_and_no_staging(
             raise OSError(errno.ENOSPC, "No space left on device", dst)
         real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", fail_on_paths)
+    monkeypatch.setattr(BoundOS, "replace", fail_on_paths)
     with pytest.raises(RecorderError) as info:
         st.commit(paths)
     assert info.value.code is ErrorCode.NO_SPACE
@@ -288,7 +289,7 @@ def test_an_fsync_failure_aborts_the_commit_before_anything_moves(
     def eio(fd: int) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(os, "fsync", eio)
+    monkeypatch.setattr(BoundOS, "fsync", eio)
     with pytest.raises(RecorderError) as info:
         st.commit(paths)
     assert info.value.code is ErrorCode.IO
@@ -306,7 +307,7 @@ def test_an_unexpected_exception_during_commit_is_classified_internal(
     def bug(src: str, dst: str) -> None:
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr(os, "replace", bug)
+    monkeypatch.setattr(BoundOS, "replace", bug)
     with pytest.raises(RecorderError) as info:
         st.commit(paths)
     assert info.value.kind is ErrorKind.INTERNAL
@@ -327,7 +328,7 @@ def test_keyboard_interrupt_during_commit_leaves_no_trace_and_propagates(
             raise KeyboardInterrupt
         real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", interrupted)
+    monkeypatch.setattr(BoundOS, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         st.commit(paths)
     assert os.listdir(tmp_path) == []  # the destination commit() created is gone too
@@ -347,7 +348,7 @@ def test_commit_survives_a_cross_device_rename(
             raise OSError(errno.EXDEV, "Invalid cross-device link")
         real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", exdev_from_staging)
+    monkeypatch.setattr(BoundOS, "replace", exdev_from_staging)
     st.commit(paths)
     assert sorted(os.listdir(tmp_path / "out")) == sorted(FILES)
     assert (tmp_path / "out" / "trace.json").stat().st_mode & 0o777 == 0o600
@@ -373,8 +374,8 @@ def test_discard_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("cleanup exploded")
 
-    monkeypatch.setattr(os, "unlink", boom)
-    monkeypatch.setattr(shutil, "rmtree", boom)
+    monkeypatch.setattr(BoundOS, "unlink", boom)
+    monkeypatch.setattr(BoundOS, "rmtree", boom)
     st.discard()
 
 

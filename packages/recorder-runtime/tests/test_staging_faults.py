@@ -23,7 +23,7 @@ import pytest
 
 from recorder_errors import ErrorCode, ErrorKind, RecorderError
 from recorder_runtime.staging import OutputStaging, staging_prefix
-from recorder_runtime.writer import TraceWriter
+from recorder_runtime.writer import BoundOS, TraceWriter
 
 UNSHARE = shutil.which("unshare")
 
@@ -76,7 +76,7 @@ def test_dev_full_as_the_sink_is_a_classified_no_space_error(
     def to_dev_full(path: Any, flags: int, mode: int = 0o777) -> int:
         return real_open("/dev/full", os.O_WRONLY | os.O_CLOEXEC)
 
-    monkeypatch.setattr(os, "open", to_dev_full)
+    monkeypatch.setattr(BoundOS, "open", to_dev_full)
     with pytest.raises(RecorderError) as info:
         TraceWriter(str(tmp_path / "trace.json"))
     assert info.value.code is ErrorCode.NO_SPACE
@@ -271,3 +271,58 @@ def test_a_kind_conversion_never_hides_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(RecorderError) as info:
         OutputStaging(str(tmp_path / "file" / "out")).prepare()
     assert info.value.kind is ErrorKind.USAGE
+
+
+# ---------------------------------------------------------------- F11
+
+
+def test_finalizing_works_when_the_program_mocked_os_and_json(tmp_path: Path) -> None:
+    proc = _python(
+        """
+        import json, os
+        from unittest import mock
+        from recorder_runtime.metadata import build_metadata, write_json_file, write_paths
+        from recorder_runtime.staging import OutputStaging
+        from recorder_runtime.writer import TraceWriter
+        st = OutputStaging("out")
+        st.prepare()
+        w = TraceWriter(st.file("trace.json"), buffer_limit=64)
+        w.path_id("/p/main.py")
+        w.call(w.function_id("top", 0, 1, "<toplevel>"), [])
+        w.type_id(30, "None")
+        # what the program does (F11), never undone:
+        for p in (
+            mock.patch("builtins.open", side_effect=OSError("mocked open")),
+            mock.patch("os.replace", side_effect=RuntimeError("mocked replace")),
+            mock.patch("os.path", mock.MagicMock()),
+            mock.patch("json.dumps", side_effect=RuntimeError("mocked json")),
+            mock.patch("os.fsync", side_effect=RuntimeError("mocked fsync")),
+            mock.patch("os.write", side_effect=RuntimeError("mocked write")),
+            mock.patch("os.unlink", side_effect=RuntimeError("mocked unlink")),
+        ):
+            p.start()
+        for i in range(100):
+            w.step(0, i + 1)
+        w.finish('{"kind":"None","type_id":0}')
+        write_paths(st.file("trace_paths.json"), w.paths)
+        meta = build_metadata(workdir="/w", program="/p/main.py", args=[], recorder_name="r",
+            recorder_version="0", python_version="3", exit_status={"code": 0, "label": None},
+            limits={}, counters={}, partial=False)
+        write_json_file(st.file("trace_metadata.json"), meta)
+        st.commit(["trace.json", "trace_paths.json", "trace_metadata.json"])
+        """,
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
+    trace_check = Path("/work/shared/tools/trace_check.py")
+    if not trace_check.exists():
+        pytest.skip("shared trace_check tool not available")
+    check = subprocess.run(
+        [sys.executable, str(trace_check), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -15,7 +15,7 @@ import pytest
 
 from recorder_errors import EnvironmentError as RecEnvError
 from recorder_errors import ErrorCode, ErrorKind, RecorderError
-from recorder_runtime.writer import TraceWriter, json_string
+from recorder_runtime.writer import BoundOS, TraceWriter, json_string
 
 NONE_VALUE = '{"kind":"None","type_id":0}'
 
@@ -249,7 +249,7 @@ def test_flushes_write_large_chunks_not_one_per_event(
         return real_write(fd, data)
 
     w = TraceWriter(str(events_path), buffer_limit=1 << 16)
-    monkeypatch.setattr(os, "write", counting_write)
+    monkeypatch.setattr(BoundOS, "write", counting_write)
     for _ in range(20_000):
         w.step(0, 1)
     w.close()
@@ -264,7 +264,7 @@ def test_partial_writes_are_completed(events_path: Path, monkeypatch: pytest.Mon
         return real_write(fd, bytes(data[:7]))
 
     w = TraceWriter(str(events_path))
-    monkeypatch.setattr(os, "write", short_write)
+    monkeypatch.setattr(BoundOS, "write", short_write)
     opening(w)
     w.close()
     assert len(strict_load(events_path)) == 4
@@ -343,7 +343,7 @@ def _fail_writes(monkeypatch: pytest.MonkeyPatch, err: int) -> list[int]:
         calls.append(len(data))
         raise OSError(err, os.strerror(err))
 
-    monkeypatch.setattr(os, "write", failing_write)
+    monkeypatch.setattr(BoundOS, "write", failing_write)
     return calls
 
 
@@ -413,7 +413,7 @@ def test_close_reports_an_error_from_closing_the_descriptor(
         real_close(fd)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(os, "close", failing_close)
+    monkeypatch.setattr(BoundOS, "close", failing_close)
     with pytest.raises(RecorderError) as info:
         w.close()
     assert info.value.code is ErrorCode.NO_SPACE
@@ -473,10 +473,10 @@ def test_keyboard_interrupt_before_any_byte_keeps_the_events(
     def interrupted(fd: int, data: Any) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(os, "write", interrupted)
+    monkeypatch.setattr(BoundOS, "write", interrupted)
     with pytest.raises(KeyboardInterrupt):
         w.flush()
-    monkeypatch.setattr(os, "write", real_write)
+    monkeypatch.setattr(BoundOS, "write", real_write)
     assert w.broken is None
     w.close()
     assert len(strict_load(events_path)) == 4
@@ -496,7 +496,7 @@ def test_keyboard_interrupt_after_a_partial_write_breaks_the_stream(
             return real_write(fd, bytes(data[:5]))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(os, "write", half_then_interrupt)
+    monkeypatch.setattr(BoundOS, "write", half_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         w.flush()
     assert w.broken is not None and w.broken.code is ErrorCode.IO

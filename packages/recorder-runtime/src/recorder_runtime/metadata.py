@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from recorder_errors import ErrorCode, bug, from_exception
+from recorder_runtime.writer import BoundOS as _os
 
 __all__ = ["build_metadata", "dumps_compact", "write_json_file", "write_paths"]
 
@@ -29,6 +30,8 @@ _FLAGS = (
     | getattr(os, "O_BINARY", 0)
 )
 _FILE_MODE = 0o600
+# Bound at import: the program may mock ``json.dumps`` and never restore it (F11).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _CORE_KEYS = frozenset(
@@ -112,9 +115,7 @@ def dumps_compact(obj: object) -> str:
     ``\\udcff``, because serde_json, CodeTracer's reader, rejects a lone ``\\u`` escape. This
     also keeps ``trace_paths.json`` equal to the ``Path`` events.
     """
-    return json.dumps(
-        _visible_surrogates(obj), separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    )
+    return _ENCODER.encode(_visible_surrogates(obj))
 
 
 def _visible_surrogates(obj: object) -> object:
@@ -151,22 +152,22 @@ def _write_new_file(path: str, data: bytes) -> None:
     op = "open"
     fd = -1
     try:
-        fd = os.open(path, _FLAGS, _FILE_MODE)
+        fd = _os.open(path, _FLAGS, _FILE_MODE)
         op = "write"
-        os.fchmod(fd, _FILE_MODE)
+        _os.fchmod(fd, _FILE_MODE)
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view) :]
+            view = view[_os.write(fd, view) :]
         op = "fsync"
-        os.fsync(fd)
+        _os.fsync(fd)
         op = "close"
         fd, closing = -1, fd
-        os.close(closing)
+        _os.close(closing)
     except OSError as exc:
         if fd >= 0:
             with contextlib.suppress(OSError):
-                os.close(fd)
+                _os.close(fd)
         if op != "open":
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                _os.unlink(path)
         raise from_exception(exc).with_context(path=path, op=op) from exc

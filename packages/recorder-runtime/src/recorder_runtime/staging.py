@@ -14,12 +14,13 @@ import contextlib
 import errno
 import logging
 import os
-import shutil
+import secrets
 import stat
 import tempfile
 from collections.abc import Sequence
 
 from recorder_errors import ErrorCode, RecorderError, bug, enverr, from_exception, usage
+from recorder_runtime.writer import BoundOS as _os
 
 __all__ = [
     "EVENT_FILES",
@@ -45,11 +46,12 @@ _FILE_MODE = 0o600
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
 
 
 def staging_prefix(destination: str) -> str:
     """Name prefix of every staging directory for ``destination`` (without the pid part)."""
-    return "." + os.path.basename(destination) + ".staging-"
+    return "." + _os.path.basename(destination) + ".staging-"
 
 
 class OutputStaging:
@@ -57,8 +59,8 @@ class OutputStaging:
 
     def __init__(self, destination: str) -> None:
         # Absolute now, so a chdir by the traced program changes nothing (F12).
-        self.destination = os.path.abspath(os.fspath(destination))
-        self.parent = os.path.dirname(self.destination)
+        self.destination = _os.path.abspath(os.fspath(destination))
+        self.parent = _os.path.dirname(self.destination)
         self._staging: str | None = None
         self._created_dirs: list[str] = []  # dirs prepare() made, deepest last
         self._issued: set[str] = set()  # names handed out by file(), removable without an fd
@@ -80,10 +82,10 @@ class OutputStaging:
         self._check_destination()
         self._make_parents()
         self.swept = self._sweep_stale()
-        prefix = f"{staging_prefix(self.destination)}{os.getpid()}-"
+        prefix = f"{staging_prefix(self.destination)}{_os.getpid()}-"
         try:
             path = tempfile.mkdtemp(prefix=prefix, dir=self.parent)
-            os.chmod(path, _DIR_MODE)  # exact mode whatever the umask (S1)
+            _os.chmod(path, _DIR_MODE)  # exact mode whatever the umask (S1)
         except OSError as exc:
             self._remove_created_dirs()
             raise self._dir_error(exc, self.parent, "mkdtemp") from exc
@@ -92,7 +94,7 @@ class OutputStaging:
     def _check_destination(self) -> None:
         dest = self.destination
         try:
-            lst = os.lstat(dest)
+            lst = _os.lstat(dest)
         except FileNotFoundError:
             return
         except NotADirectoryError as exc:
@@ -102,7 +104,7 @@ class OutputStaging:
         if stat.S_ISLNK(lst.st_mode):
             self._check_symlink(lst)
         try:
-            st = os.stat(dest)
+            st = _os.stat(dest)
         except FileNotFoundError:
             return  # a dangling link: commit() will create the directory it points at
         except OSError as exc:
@@ -110,9 +112,9 @@ class OutputStaging:
         if not stat.S_ISDIR(st.st_mode):
             raise self._conflict("the trace directory exists and is not a directory")
         for name in TRACE_FILES:
-            target_path = os.path.join(dest, name)
+            target_path = _os.path.join(dest, name)
             with contextlib.suppress(OSError):
-                if stat.S_ISDIR(os.lstat(target_path).st_mode):
+                if stat.S_ISDIR(_os.lstat(target_path).st_mode):
                     raise usage(
                         ErrorCode.TRACE_DIR_CONFLICT,
                         f"{target_path} is a directory; the recorder needs that name for a file",
@@ -122,11 +124,11 @@ class OutputStaging:
     def _check_symlink(self, lst: os.stat_result) -> None:
         """Refuse a link another user planted in a world-writable directory (S4, G7)."""
         try:
-            parent = os.stat(self.parent)
+            parent = _os.stat(self.parent)
         except OSError as exc:
             raise self._dir_error(exc, self.parent, "stat") from exc
         world_writable = bool(parent.st_mode & stat.S_IWOTH)
-        if world_writable and lst.st_uid not in (os.getuid(), 0):
+        if world_writable and lst.st_uid not in (_os.getuid(), 0):
             raise usage(
                 ErrorCode.TRACE_DIR_CONFLICT,
                 "the trace directory is a symlink owned by another user in a world-writable "
@@ -139,19 +141,19 @@ class OutputStaging:
         """Create missing parents of the destination, mode 0700 (never 0777 under umask 0)."""
         missing: list[str] = []
         path = self.parent
-        while not os.path.isdir(path):
-            if os.path.lexists(path) and not os.path.isdir(path):
+        while not _os.path.isdir(path):
+            if _os.path.lexists(path) and not _os.path.isdir(path):
                 raise self._conflict(f"{path} exists and is not a directory", path=path)
             missing.append(path)
-            up = os.path.dirname(path)
+            up = _os.path.dirname(path)
             if up == path:
                 break
             path = up
         for directory in reversed(missing):
             try:
-                os.mkdir(directory, _DIR_MODE)
+                _os.mkdir(directory, _DIR_MODE)
             except FileExistsError:
-                if not os.path.isdir(directory):
+                if not _os.path.isdir(directory):
                     raise self._conflict(
                         f"{directory} exists and is not a directory", path=directory
                     ) from None
@@ -166,7 +168,7 @@ class OutputStaging:
         prefix = staging_prefix(self.destination)
         removed: list[str] = []
         try:
-            names = os.listdir(self.parent)
+            names = _os.listdir(self.parent)
         except OSError:
             return removed
         for name in names:
@@ -176,17 +178,17 @@ class OutputStaging:
             if not pid_text.isdigit():
                 continue
             pid = int(pid_text)
-            if pid == os.getpid() or _pid_alive(pid):
+            if pid == _os.getpid() or _pid_alive(pid):
                 continue
-            path = os.path.join(self.parent, name)
+            path = _os.path.join(self.parent, name)
             try:
-                st = os.lstat(path)
+                st = _os.lstat(path)
             except OSError:
                 continue
-            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != _os.getuid():
                 continue  # never follow a link, never delete someone else's files
-            shutil.rmtree(path, ignore_errors=True)
-            if not os.path.lexists(path):
+            _os.rmtree(path, ignore_errors=True)
+            if not _os.path.lexists(path):
                 removed.append(path)
                 _log.info("removed stale staging directory %s", path)
         return removed
@@ -210,7 +212,7 @@ class OutputStaging:
             or (os.altsep is not None and os.altsep in name)
         ):
             raise bug(ErrorCode.UNKNOWN, "invalid staged file name", name=repr(name))
-        path = os.path.join(self.staging_dir, name)
+        path = _os.path.join(self.staging_dir, name)
         self._issued.add(name)
         return path
 
@@ -229,18 +231,18 @@ class OutputStaging:
         moved: list[str] = []
         try:
             for name in names:
-                _fsync_path(os.path.join(staging, name), directory=False)
+                _fsync_path(_os.path.join(staging, name), directory=False)
             self._ensure_destination()
             self._remove_stale(names)
             for name in names:
-                final = os.path.join(self.destination, name)
-                self._move(os.path.join(staging, name), final)
+                final = _os.path.join(self.destination, name)
+                self._move(_os.path.join(staging, name), final)
                 moved.append(final)
             _fsync_path(self.destination, directory=True)
         except BaseException as exc:
             for final in moved:
                 with contextlib.suppress(OSError):
-                    os.unlink(final)
+                    _os.unlink(final)
             self.discard()
             if not isinstance(exc, Exception):
                 raise  # KeyboardInterrupt/SystemExit: the trace is absent, the signal goes on
@@ -256,8 +258,8 @@ class OutputStaging:
         return moved
 
     def _staged_name(self, file: str) -> str:
-        name = os.path.basename(file)
-        if os.path.dirname(file) not in ("", self.staging_dir):
+        name = _os.path.basename(file)
+        if _os.path.dirname(file) not in ("", self.staging_dir):
             raise bug(ErrorCode.UNKNOWN, "file is not in the staging directory", path=file)
         self.file(name)  # validates the name
         return name
@@ -265,10 +267,10 @@ class OutputStaging:
     def _ensure_destination(self) -> None:
         """Create the destination (0700) if it is missing; refuse anything but a directory."""
         try:
-            os.mkdir(self.destination, _DIR_MODE)
+            _os.mkdir(self.destination, _DIR_MODE)
             self._created_dirs.append(self.destination)
         except FileExistsError:
-            if not os.path.isdir(self.destination):
+            if not _os.path.isdir(self.destination):
                 raise self._conflict("the trace directory exists and is not a directory") from None
 
     def _remove_stale(self, names: Sequence[str]) -> None:
@@ -278,14 +280,14 @@ class OutputStaging:
             stale += [n for n in EVENT_FILES if n not in names]
         for name in stale:
             try:
-                os.unlink(os.path.join(self.destination, name))
+                _os.unlink(_os.path.join(self.destination, name))
             except FileNotFoundError:
                 pass
 
     def _move(self, src: str, final: str) -> None:
         """Atomic rename; replaces a link at ``final`` rather than following it (S3)."""
         try:
-            os.replace(src, final)
+            _os.replace(src, final)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
@@ -308,7 +310,7 @@ class OutputStaging:
     def _remove_created_dirs(self) -> None:
         while self._created_dirs:
             with contextlib.suppress(OSError):
-                os.rmdir(self._created_dirs[-1])  # only succeeds when empty
+                _os.rmdir(self._created_dirs[-1])  # only succeeds when empty
             self._created_dirs.pop()
 
     # ------------------------------------------------------------------ errors
@@ -336,18 +338,18 @@ def _remove_tree(path: str, names: set[str]) -> None:
     """
     for name in names:
         with contextlib.suppress(OSError):
-            os.unlink(os.path.join(path, name))
+            _os.unlink(_os.path.join(path, name))
     try:
-        os.rmdir(path)
+        _os.rmdir(path)
     except FileNotFoundError:
         return
     except OSError:
-        shutil.rmtree(path, ignore_errors=True)
+        _os.rmtree(path, ignore_errors=True)
 
 
 def _pid_alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        _os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
@@ -359,30 +361,44 @@ def _pid_alive(pid: int) -> bool:
 
 def _fsync_path(path: str, *, directory: bool) -> None:
     flags = os.O_RDONLY | _CLOEXEC | (_DIRECTORY if directory else _NOFOLLOW)
-    fd = os.open(path, flags)
+    fd = _os.open(path, flags)
     try:
         try:
-            os.fsync(fd)
+            _os.fsync(fd)
         except OSError as exc:
             if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
                 raise
     finally:
-        os.close(fd)
+        _os.close(fd)
 
 
 def _copy_then_replace(src: str, final: str) -> None:
-    """EXDEV fallback: copy into a private temp file next to ``final``, then rename it."""
-    fd, tmp = tempfile.mkstemp(
-        prefix="." + os.path.basename(final) + ".", dir=os.path.dirname(final)
-    )
+    """EXDEV fallback: copy into a private temp file next to ``final``, then rename it.
+
+    The temp file is made here rather than by ``tempfile`` so that only functions bound at
+    import are used (the program may have mocked ``os.path`` or ``open``, F11).
+    """
+    directory = _os.path.dirname(final)
+    prefix = "." + _os.path.basename(final) + "."
+    fd, tmp = -1, ""
+    for _ in range(100):
+        tmp = _os.path.join(directory, prefix + secrets.token_hex(8))
+        try:
+            fd = _os.open(tmp, _TEMP_FLAGS, _FILE_MODE)
+            break
+        except FileExistsError:
+            continue
+    if fd < 0:
+        raise FileExistsError(errno.EEXIST, "no free temporary name", final)
     try:
-        with open(src, "rb") as source, os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(source, out, 1 << 20)
+        _os.fchmod(fd, _FILE_MODE)
+        with _os.io_open(src, "rb") as source, _os.io_open(fd, "wb") as out:
+            _os.copyfileobj(source, out, 1 << 20)
             out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, final)
+            _os.fsync(out.fileno())
+        _os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            _os.unlink(tmp)
         raise
-    os.unlink(src)
+    _os.unlink(src)

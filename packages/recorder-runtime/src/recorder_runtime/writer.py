@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import logging
 import os
+import shutil
 import sys
 import threading
 import weakref
@@ -43,7 +45,7 @@ from recorder_errors import ErrorCode, RecorderError, bug, enverr, from_exceptio
 # visible text ``\\udcff``, because serde_json rejects a lone ``\\udcff`` escape).
 from recorder_runtime.encoder import json_string
 
-__all__ = ["NONE_TYPE_JSON", "FailpointHook", "TraceWriter", "json_string"]
+__all__ = ["NONE_TYPE_JSON", "BoundOS", "FailpointHook", "TraceWriter", "json_string"]
 
 _log = logging.getLogger("recorder.writer")
 
@@ -69,6 +71,50 @@ _FILE_MODE = 0o600
 # its lock for one disk write, which a stalled filesystem may stretch.
 _REG_LOCK_TIMEOUT = 10.0
 _IO_LOCK_TIMEOUT = 120.0
+
+
+class BoundOS:
+    """The OS functions the output modules use, bound when the recorder is imported.
+
+    The traced program may replace ``os.replace``, ``os.path``, ``os.fsync``, ``json.dumps``
+    or ``builtins.open`` with mocks and never restore them (matrix F11; coverage.py #416,
+    #2083); writing and committing the trace must still work, so ``writer``, ``staging`` and
+    ``metadata`` never look these names up at call time. Tests inject faults by patching the
+    attributes of this class (``monkeypatch.setattr(BoundOS, "write", ...)``).
+    """
+
+    open = os.open
+    close = os.close
+    write = os.write
+    fstat = os.fstat
+    fsync = os.fsync
+    fchmod = os.fchmod
+    lseek = os.lseek
+    stat = os.stat
+    lstat = os.lstat
+    chmod = os.chmod
+    mkdir = os.mkdir
+    rmdir = os.rmdir
+    unlink = os.unlink
+    replace = os.replace
+    listdir = os.listdir
+    kill = os.kill
+    getpid = os.getpid
+    getuid = os.getuid
+    io_open = io.open
+    rmtree = shutil.rmtree
+    copyfileobj = shutil.copyfileobj
+
+    class path:
+        abspath = os.path.abspath
+        basename = os.path.basename
+        dirname = os.path.dirname
+        isdir = os.path.isdir
+        join = os.path.join
+        lexists = os.path.lexists
+
+
+_os = BoundOS
 
 
 class FailpointHook(Protocol):
@@ -97,7 +143,7 @@ class TraceWriter:
         buffer_limit: int = 1 << 20,
         failpoints: FailpointHook | None = None,
     ) -> None:
-        self.events_path = os.path.abspath(events_path)
+        self.events_path = _os.path.abspath(events_path)
         self.buffer_limit = max(1, int(buffer_limit))
         # extend() bounds the buffer by event count (~128 bytes per event on average).
         self._flush_events = max(16, self.buffer_limit // 128)
@@ -134,17 +180,17 @@ class TraceWriter:
     def _open(self, path: str) -> int:
         """Create the file exclusively (never follow or reuse a planted name), mode 0600."""
         try:
-            fd = os.open(path, _OPEN_FLAGS, _FILE_MODE)
+            fd = _os.open(path, _OPEN_FLAGS, _FILE_MODE)
         except OSError as exc:
             raise self._classify(exc, "open") from exc
         try:
-            os.fchmod(fd, _FILE_MODE)  # exact mode whatever the umask (S1)
-            st = os.fstat(fd)
-            os.write(fd, b"[")
+            _os.fchmod(fd, _FILE_MODE)  # exact mode whatever the umask (S1)
+            st = _os.fstat(fd)
+            _os.write(fd, b"[")
         except OSError as exc:
-            os.close(fd)
+            _os.close(fd)
             with contextlib.suppress(OSError):
-                os.unlink(path)  # we created it (O_EXCL): leave nothing behind
+                _os.unlink(path)  # we created it (O_EXCL): leave nothing behind
             raise self._classify(exc, "open") from exc
         self._identity = (st.st_dev, st.st_ino)
         self.bytes_written = 1
@@ -457,14 +503,14 @@ class TraceWriter:
         self._check_identity()
         view = memoryview(data)
         while view:
-            written = os.write(self._fd, view)
+            written = _os.write(self._fd, view)
             self.bytes_written += written
             view = view[written:]
 
     def _check_identity(self) -> None:
         """Raise a Target error if the program closed our fd or reused its number."""
         try:
-            st = os.fstat(self._fd)
+            st = _os.fstat(self._fd)
         except OSError as exc:
             if exc.errno != errno.EBADF:
                 raise
@@ -619,13 +665,13 @@ class TraceWriter:
 
     def _file_offset(self) -> int:
         try:
-            return os.lseek(self._fd, 0, os.SEEK_CUR)
+            return _os.lseek(self._fd, 0, os.SEEK_CUR)
         except OSError:
             return -1
 
     def _fsync(self) -> None:
         try:
-            os.fsync(self._fd)
+            _os.fsync(self._fd)
         except OSError as exc:
             if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # special files cannot sync
                 raise
@@ -636,13 +682,13 @@ class TraceWriter:
         if fd < 0 or self.detached:
             return None
         try:
-            st = os.fstat(fd)
+            st = _os.fstat(fd)
         except OSError:
             return None  # already closed by the program
         if (st.st_dev, st.st_ino) != self._identity:
             return None  # not ours any more: never close the program's file
         try:
-            os.close(fd)
+            _os.close(fd)
         except OSError as exc:
             return exc
         return None
@@ -687,7 +733,7 @@ class TraceWriter:
         fd, self._fd = self._fd, -1
         if fd >= 0:
             try:
-                os.close(fd)  # the child's copy only; the parent's descriptor is unaffected
+                _os.close(fd)  # the child's copy only; the parent's descriptor is unaffected
             except OSError:
                 pass
 
