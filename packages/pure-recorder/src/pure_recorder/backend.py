@@ -14,10 +14,11 @@ the same recorder calls, so both backends write the same trace:
     an ``'exception'`` event in the same frame, which carries the exception.
     The global function returns the local trace function only for frames the
     recorder records; every other frame gets ``None`` and costs nothing more.
-``'line'`` -> ``on_line``, except a repeat of the frame's previous line.
-    ``sys.monitoring`` reports a line when execution moves to it; settrace
-    also reports a backward jump within one line (a one-line loop, every
-    iteration of a PEP 709 inlined comprehension on 3.12+).
+``'line'`` -> ``on_line``, except the events of a backward jump within one
+    line (a one-line loop, every iteration of a PEP 709 inlined comprehension
+    on 3.12+): ``sys.monitoring`` reports a line only when execution comes to
+    it from another line. Which offsets can carry such an event is computed
+    once per code object from its control flow (:func:`.bytecode.jump_line_offsets`).
 ``'return'`` -> ``on_yield`` at a suspension, ``on_unwind`` when an exception
     leaves the frame (settrace then passes ``None``; the exception is the one
     the frame's last ``'exception'`` event reported), ``on_return`` otherwise.
@@ -40,7 +41,9 @@ and events that arrive while the thread already runs recorder code (a user
 ``__repr__`` called by the encoder is not traced by CPython anyway; the
 recorder's own stdout proxy, an API call) are dropped. ``KeyboardInterrupt``
 and ``SystemExit`` pass through the guard untouched; CPython then removes the
-trace function, which :meth:`SettraceBackend.still_installed` reports.
+trace function, so the trace functions re-arm tracing on the way out (a
+one-shot profile function, see ``keep_tracing_after``). A loss that cannot be
+repaired is what :meth:`SettraceBackend.still_installed` reports.
 """
 
 from __future__ import annotations
