@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -236,3 +237,24 @@ def test_importing_with_an_invalid_environment_does_not_raise() -> None:
         timeout=60,
     )
     assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("value", [3, ["ok.toml", 4], b"bytes.toml"])
+def test_trace_filter_rejects_non_paths(value: object) -> None:
+    with pytest.raises(UsageError) as info:
+        resolve_policy({"trace_filter": value}, environ=NO_ENV)
+    assert info.value.code is ErrorCode.INVALID_POLICY_VALUE
+
+
+def test_configure_policy_accepts_any_iterable_of_paths(tmp_path: Path) -> None:
+    paths: list[str | Path] = [tmp_path / "a.toml", "b.toml"]
+    configure_policy(trace_filter=(p for p in paths))
+    assert resolve_policy(environ=NO_ENV).trace_filter == (str(tmp_path / "a.toml"), "b.toml")
+
+
+def test_log_file_accepts_a_path_object_and_rejects_other_types(tmp_path: Path) -> None:
+    assert resolve_policy({"log_file": tmp_path / "x.log"}, environ=NO_ENV).log_file == str(
+        tmp_path / "x.log"
+    )
+    with pytest.raises(UsageError):
+        resolve_policy({"log_file": 12}, environ=NO_ENV)
