@@ -510,3 +510,11 @@ def test_a_staging_dir_deleted_by_the_program_is_an_environment_error(tmp_path: 
         st.commit(paths)
     assert info.value.kind is ErrorKind.ENVIRONMENT
     assert not (tmp_path / "out").exists()
+
+
+def test_a_dangling_symlink_destination_is_a_usage_conflict(tmp_path: Path) -> None:
+    (tmp_path / "out").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(RecorderError) as info:
+        OutputStaging(str(tmp_path / "out")).prepare()
+    assert info.value.code is ErrorCode.TRACE_DIR_CONFLICT
+    assert not (tmp_path / "nowhere").exists()

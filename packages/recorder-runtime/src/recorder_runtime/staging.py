@@ -105,8 +105,8 @@ class OutputStaging:
             self._check_symlink(lst)
         try:
             st = _os.stat(dest)
-        except FileNotFoundError:
-            return  # a dangling link: commit() will create the directory it points at
+        except FileNotFoundError as exc:
+            raise self._conflict("the trace directory is a symlink to nothing") from exc
         except OSError as exc:
             raise self._dir_error(exc, dest, "stat") from exc
         if not stat.S_ISDIR(st.st_mode):
