@@ -347,3 +347,14 @@ def test_exit_handlers_run_in_python_order(tmp_path: Path) -> None:
     expected = plain(["ta.py"], tmp_path)
     actual = record(["ta.py"], tmp_path)
     assert actual.stdout == expected.stdout == b"end\nthreading atexit\natexit handler\n"
+
+
+def test_program_mocking_json_and_os_write_does_not_change_the_trailer(tmp_path: Path) -> None:
+    write(
+        tmp_path / "mock.py",
+        "import json, os\njson.dumps = lambda *a, **k: 'MOCKED'\nos.write = lambda *a: 0\n",
+    )
+    args = ["--json-errors", "--require-trace", "--activation-path", "elsewhere.py", "mock.py"]
+    result = record(args, tmp_path)
+    assert result.returncode == 10
+    assert json.loads(result.stderr.decode().splitlines()[-1])["error_code"] == "ERR_TRACE_MISSING"

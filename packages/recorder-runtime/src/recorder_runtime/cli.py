@@ -51,6 +51,13 @@ KNOWN_FORMATS = ("json", "binary")
 
 log = get_logger("cli")
 
+# Bound at import: the CLI speaks after the program ran, and the program may have
+# replaced these module attributes (a mock of json.dumps or os.write must not
+# change or break the recorder's verdict; reliability F11).
+_json_dumps = json.dumps
+_os_write = os.write
+_run_exitfuncs = atexit._run_exitfuncs
+
 
 # --- the session contract (recorder_runtime.session) ----------------------------
 
@@ -295,7 +302,7 @@ class _Diagnostics:
             self.stream.flush()
         except Exception:
             try:
-                os.write(2, data.encode("utf-8", "backslashreplace"))
+                _os_write(2, data.encode("utf-8", "backslashreplace"))
             except OSError:
                 pass
 
@@ -331,7 +338,7 @@ def _json_trailer(error: RecorderError, session: _Session | None) -> str:
         "message": data["message"],
         "context": context,
     }
-    return json.dumps(trailer, ensure_ascii=True)
+    return _json_dumps(trailer, ensure_ascii=True)
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -534,7 +541,7 @@ class _Run:
         if not self.owns_process:
             return
         try:
-            atexit._run_exitfuncs()
+            _run_exitfuncs()
         except Exception:  # the interpreter only reports atexit failures too
             log.debug("an atexit handler of the program failed", exc_info=True)
         _flush(sys.stdout)

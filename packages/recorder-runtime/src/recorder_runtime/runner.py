@@ -59,6 +59,14 @@ OutcomeKind = Literal["normal", "exit", "exception", "interrupt"]
 #: Shell-style status of a death by SIGINT (what ``$?`` shows after Ctrl-C).
 SIGINT_STATUS = 128 + int(signal.SIGINT)
 
+# Bound at import: these run after the program, which may have replaced the module
+# attributes (reliability F11); Python's own exit path does not depend on them either.
+_os_write = os.write
+_os_kill = os.kill
+_os_getpid = os.getpid
+_signal_signal = signal.signal
+_run_exitfuncs = atexit._run_exitfuncs
+
 
 @dataclass(frozen=True)
 class Target:
@@ -126,15 +134,15 @@ class ScriptOutcome:
         the signal did not end the process (a platform without ``kill``).
         """
         _flush_stdout()
-        atexit._run_exitfuncs()
+        _run_exitfuncs()
         _flush_stdout()
         try:
             sys.stderr.flush()
         except Exception:  # a closed or broken stderr must not stop the exit
             pass
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGINT)
+            _signal_signal(signal.SIGINT, signal.SIG_DFL)
+            _os_kill(_os_getpid(), signal.SIGINT)
         return SIGINT_STATUS
 
 
@@ -457,7 +465,7 @@ def _write_stderr(text: str) -> None:
         except Exception:  # a closed or replaced stream: fall back to the descriptor
             pass
     try:
-        os.write(2, text.encode("utf-8", "backslashreplace"))
+        _os_write(2, text.encode("utf-8", "backslashreplace"))
     except OSError:
         pass
 
