@@ -7,6 +7,7 @@ import enum
 import gc
 import json
 import random
+import sys
 import threading
 import weakref
 from typing import Any, NamedTuple
@@ -286,6 +287,29 @@ def test_a_changed_dict_of_atoms_shows_the_change(h: Harness) -> None:
     assert h.record(values)["elements"][-1] == tup(s("new"), i(1))
 
 
+def test_a_change_deep_inside_a_document_shows(h: Harness) -> None:
+    doc: Any = {
+        "orders": [{"id": n, "items": [{"sku": "a", "qty": n}], "tags": ["t"]} for n in range(5)]
+    }
+    first = h.encoder.encode(doc)
+    assert h.encoder.encode(doc) == first
+    doc["orders"][3]["items"][0]["qty"] = 99
+    text = h.encoder.encode(doc)
+    assert text != first
+    assert text == ValueEncoder(h.types).encode(doc)
+    doc["orders"][4]["tags"].append("new")
+    assert h.encoder.encode(doc) == ValueEncoder(h.types).encode(doc)
+
+
+def test_memoised_containers_are_not_kept_alive(h: Harness) -> None:
+    inner = [1, 2, 3, "x"]
+    outer = {"k": inner, "t": (inner, 2.5)}
+    before = sys.getrefcount(inner), sys.getrefcount(outer)
+    for _ in range(3):
+        h.encoder.encode(outer)
+    assert (sys.getrefcount(inner), sys.getrefcount(outer)) == before
+
+
 def test_containers_holding_mutable_values_are_encoded_afresh(h: Harness) -> None:
     inner = [0]
     point = Point(1, 2)
@@ -426,34 +450,53 @@ def _random_value(rng: random.Random, depth: int) -> Any:
     return items if kind == "list" else tuple(items)
 
 
-def _mutate(rng: random.Random, value: Any) -> None:
-    """Change one thing somewhere inside ``value`` (in place), if it holds a mutable part."""
+def _mutate(rng: random.Random, value: Any, pool: list[Any]) -> None:
+    """Change one thing somewhere inside ``value`` (in place), if it holds a mutable part:
+    replace an element (sometimes by a container shared with another value), delete and
+    re-insert a dict key (new order), or grow a list."""
     if isinstance(value, list) and value:
-        if rng.random() < 0.5:
+        roll = rng.random()
+        if roll < 0.4:
             value[rng.randrange(len(value))] = _random_value(rng, 2)
+        elif roll < 0.55:
+            value[rng.randrange(len(value))] = rng.choice(pool)
+        elif roll < 0.65:
+            value.append(_random_atom(rng))
         else:
-            _mutate(rng, rng.choice(value))
+            _mutate(rng, rng.choice(value), pool)
     elif isinstance(value, dict) and value:
         key = rng.choice(list(value))
-        if rng.random() < 0.5:
+        roll = rng.random()
+        if roll < 0.4:
             value[key] = _random_value(rng, 2)
+        elif roll < 0.55:
+            value[key] = value.pop(key)  # same pair, moved to the end
         else:
-            _mutate(rng, value[key])
+            _mutate(rng, value[key], pool)
     elif isinstance(value, tuple) and value:
-        _mutate(rng, rng.choice(value))
+        _mutate(rng, rng.choice(value), pool)
 
 
+@pytest.mark.parametrize(
+    "limits",
+    [CaptureLimits(), CaptureLimits(max_depth=2, max_items=5, max_total_items=30)],
+    ids=["default-limits", "tight-limits"],
+)
 @pytest.mark.parametrize("seed", range(8))
-def test_a_long_lived_encoder_agrees_with_a_fresh_one_as_values_change(seed: int) -> None:
-    """Caches and memos never show a stale value: differential test against a new encoder."""
+def test_a_long_lived_encoder_agrees_with_a_fresh_one_as_values_change(
+    seed: int, limits: CaptureLimits
+) -> None:
+    """Caches and memos never show a stale value: differential test against a new encoder,
+    with shared sub-containers, moved dict keys, and limits that cut at varying places."""
     rng = random.Random(seed)
-    values = [_random_value(rng, 0) for _ in range(5)]
+    values: list[Any] = [_random_value(rng, 0) for _ in range(5)]
     values += [[_random_atom(rng) for _ in range(20)] for _ in range(3)]
     values += [{str(n): _random_atom(rng) for n in range(10)} for _ in range(2)]
+    values.append([values[0], values[5], (values[8], values[0])])  # shares sub-containers
     types = FakeTypes()
-    long_lived = ValueEncoder(types)
+    long_lived = ValueEncoder(types, limits)
     for _ in range(40):
         for value in values:
-            assert long_lived.encode(value) == ValueEncoder(types).encode(value)
+            assert long_lived.encode(value) == ValueEncoder(types, limits).encode(value)
         for _ in range(3):
-            _mutate(rng, rng.choice(values))
+            _mutate(rng, rng.choice(values), values)

@@ -23,18 +23,22 @@ Why it is shaped like this (see docs/adr/0004-value-encoding.md):
 
 from __future__ import annotations
 
-import collections
 import itertools
-import operator
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from json.encoder import encode_basestring_ascii as _escape
 from typing import Any, Final, Protocol
 
 from recorder_errors import ErrorCode, usage
 from recorder_runtime import encoder_render as _render
+from recorder_runtime.encoder_memo import DICT as MEMO_DICT
+from recorder_runtime.encoder_memo import LIST as MEMO_LIST
+from recorder_runtime.encoder_memo import RECORD as MEMO_RECORD
+from recorder_runtime.encoder_memo import TOTAL as MEMO_TOTAL
+from recorder_runtime.encoder_memo import TUPLE as MEMO_TUPLE
+from recorder_runtime.encoder_memo import ContainerMemo
 
 __all__ = [
     "CaptureLimits",
@@ -63,11 +67,6 @@ _CACHE_ENTRIES: Final = 8192
 #: Strings longer than _CACHED_STR_MAX_LEN (up to max_string_length) have their own, smaller
 #: cache: at most this many entries (a few MB at the default limits).
 _LONG_CACHE_ENTRIES: Final = 128
-#: Containers of atoms with at least this many items are memoised (smaller ones encode about
-#: as fast as the identity check), at most _MEMO_ENTRIES of them, each up to _MEMO_MAX_CHARS.
-_MEMO_MIN_ITEMS: Final = 8
-_MEMO_ENTRIES: Final = 1024
-_MEMO_MAX_CHARS: Final = 65_536
 #: Per-type rendering caches hold classes strongly (so an ``id`` is never reused while cached);
 #: emptied when full so classes created in a loop do not accumulate.
 _CLASS_CACHE_ENTRIES: Final = 4096
@@ -210,9 +209,10 @@ class ValueEncoder:
         self._floats: dict[float, str] = {}
         # id(object) -> (class, encoding) of instances rendered by object.__repr__.
         self._reprs: dict[int, tuple[type, str]] = {}
-        # id(container) -> (its atoms, encoded body): sequences and dicts (see _memo_hit).
-        self._seq_memo: dict[int, tuple[Sequence[Any], str]] = {}
-        self._dict_memo: dict[int, tuple[Sequence[Any], str]] = {}
+        # Encodings of unchanged containers (see encoder_memo), and a count of the markers
+        # written, so that no entry is made from an encoding a limit has cut.
+        self._memo = ContainerMemo(limits.max_items)
+        self._marks = 0
         # Bound once: the caches are emptied with clear(), never replaced.
         self._ints_get = self._ints.get
         self._strs_get = self._strs.get
@@ -303,8 +303,7 @@ class ValueEncoder:
         self._long_strs.clear()
         self._floats.clear()
         self._reprs.clear()
-        self._seq_memo.clear()
-        self._dict_memo.clear()
+        self._memo.clear()
 
     def string(self, text: str) -> str:
         """A ``String`` record (capped like any string), e.g. ``"<exit>"``."""
@@ -505,18 +504,28 @@ class ValueEncoder:
         else:
             walk.append(key)
         try:
-            limit = self._max_items
-            if walk[0] < limit:  # the value's item budget is nearly spent
-                limit = walk[0]
+            limit = self._limit(walk)
             # A snapshot of at most `limit` items: a huge list costs what a short one does,
             # and an element's __repr__ appending to the list cannot make this run forever.
             items = v[:limit] if exact else list.__getitem__(v, slice(0, limit))
-            body = self._elements(key, items, depth + 1, walk)
+            memo = self._memo if exact and self._scrub is None else None
+            if memo is not None:
+                entry = memo.lookup(key, MEMO_LIST, n, items, self._max_depth - depth, walk[0])
+                if entry is not None:
+                    walk[0] -= entry[MEMO_TOTAL]
+                    record: str = entry[MEMO_RECORD]
+                    return record
+                marks = self._marks
+            misses: list[Any] = [] if memo is not None else _NO_MISSES
+            body = self._elements(items, depth + 1, walk, misses)
         finally:
             walk.pop()
         if len(items) < n:
             body = self._with_more(body, n)
-        return '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
+        record = '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
+        if memo is not None and self._marks == marks:
+            memo.store(key, MEMO_LIST, n, items, len(items), misses, record)
+        return record
 
     def _init_list(self) -> str:
         self._t_list = self._tail(KIND_SEQ, "List")
@@ -537,47 +546,59 @@ class ValueEncoder:
         else:
             walk.append(key)
         try:
-            limit = self._max_items
-            if walk[0] < limit:  # the value's item budget is nearly spent
-                limit = walk[0]
+            limit = self._limit(walk)
             items = v[:limit] if exact else tuple.__getitem__(v, slice(0, limit))
-            body = self._elements(key, items, depth + 1, walk)
+            memo = self._memo if exact and self._scrub is None else None
+            if memo is not None:
+                entry = memo.lookup(key, MEMO_TUPLE, n, items, self._max_depth - depth, walk[0])
+                if entry is not None:
+                    walk[0] -= entry[MEMO_TOTAL]
+                    record: str = entry[MEMO_RECORD]
+                    return record
+                marks = self._marks
+            misses: list[Any] = [] if memo is not None else _NO_MISSES
+            body = self._elements(items, depth + 1, walk, misses)
         finally:
             walk.pop()
         if len(items) < n:
             body = self._with_more(body, n)
-        return '{"kind":"Tuple","elements":[' + body + "]" + tail
+        record = '{"kind":"Tuple","elements":[' + body + "]" + tail
+        if memo is not None and self._marks == marks:
+            memo.store(key, MEMO_TUPLE, n, items, len(items), misses, record)
+        return record
 
     def _init_tuple(self) -> str:
         self._t_tuple = self._tail(KIND_TUPLE, "Tuple")
         return self._t_tuple
 
+    def _limit(self, walk: Walk) -> int:
+        """Items a container may show: ``max_items``, or what is left of the value's budget
+        (a cut that depends on what came before: no memo entry is made below it)."""
+        limit = self._max_items
+        if walk[0] < limit:
+            self._marks += 1
+            return walk[0]
+        return limit
+
     def _elements(
-        self, key: int, items: list[Any] | tuple[Any, ...], depth: int, walk: Walk
+        self, items: list[Any] | tuple[Any, ...], depth: int, walk: Walk, misses: list[Any]
     ) -> str:
         """The comma-separated encodings of a snapshot of a container's first items.
 
         Cached atoms are looked up inline (half the cost of a call per element); the type
         test comes first because ``1 == 1.0 == True`` share a hash, and hashing an object of
-        unknown type would run its ``__hash__``. Containers of atoms only are memoised by
-        ``id`` (see :meth:`_memo_hit`): a variable shown again at the next step, unchanged,
-        costs one identity comparison per element.
+        unknown type would run its ``__hash__``. When a memo entry is being built, every
+        other element and its text are noted in ``misses``.
         """
-        count = len(items)
-        walk[0] -= count
-        memo = self._seq_memo if count >= _MEMO_MIN_ITEMS and self._scrub is None else None
-        if memo is not None:
-            hit = _memo_hit(memo, key, items, count)
-            if hit is not None:
-                return hit
+        walk[0] -= len(items)
         encode = self.encode
         ints = self._ints_get
         strs = self._strs_get
         floats = self._floats_get
         true, false, none = self._true_json, self._false_json, self._none_json
-        misses: list[Any] = [] if memo is not None else _NO_MISSES
-        miss = misses.append if memo is not None else _DISCARD
-        body = ",".join(
+        noting = misses is not _NO_MISSES
+        note = misses.append
+        return ",".join(
             [
                 (
                     ints(x)
@@ -592,15 +613,13 @@ class ValueEncoder:
                     if x is None
                     else None
                 )
-                # not cached yet ("" or None), or not an atom: noted, then encoded
-                or miss(x)
+                # not cached yet ("" or None), or not an atom: encoded, and when a memo entry
+                # is being built, noted (the element, then its text, which is then used)
+                or (note(x) or note(encode(x, depth, walk)) or misses[-1] if noting else None)
                 or encode(x, depth, walk)
                 for x in items
             ]
         )
-        if memo is not None:
-            _memo_store(memo, key, items, body, misses)
-        return body
 
     def _dict(self, v: dict[Any, Any], depth: int, walk: Walk | None) -> str:
         """Dicts (and subclasses): ``Sequence`` (0, "Dict") of ``(key, value)`` Tuples."""
@@ -617,38 +636,43 @@ class ValueEncoder:
         else:
             walk.append(key)
         try:
-            limit = self._max_items
-            if walk[0] < limit:  # the value's item budget is nearly spent
-                limit = walk[0]
+            limit = self._limit(walk)
             # dict.items(v) reads the dict's own storage: no __iter__/items/__getitem__
-            # override runs, and list(islice(...)) stays in C, so nothing can mutate v
-            # half-way (no "dictionary changed size during iteration").
+            # override runs, and list(...) stays in C, so nothing can mutate v half-way
+            # (no "dictionary changed size during iteration").
             if exact and n <= limit:
                 pairs = list(v.items())
             else:
                 pairs = list(itertools.islice(dict.items(v), limit))
-            body = self._pairs(key, pairs, depth + 1, walk)
+            memo = self._memo if exact and self._scrub is None else None
+            if memo is not None:
+                flat = tuple(itertools.chain.from_iterable(pairs))
+                entry = memo.lookup(key, MEMO_DICT, n, flat, self._max_depth - depth, walk[0])
+                if entry is not None:
+                    walk[0] -= entry[MEMO_TOTAL]
+                    record: str = entry[MEMO_RECORD]
+                    return record
+                marks = self._marks
+            misses: list[Any] = [] if memo is not None else _NO_MISSES
+            body = self._pairs(pairs, depth + 1, walk, misses)
         finally:
             walk.pop()
         if len(pairs) < n:
             body = self._with_more(body, n)
-        return '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
+        record = '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
+        if memo is not None and self._marks == marks:
+            memo.store(key, MEMO_DICT, n, flat, len(pairs), misses, record)
+        return record
 
     def _init_dict(self) -> str:
         self._t_dict = self._tail(KIND_SEQ, "Dict")
         return self._t_dict
 
-    def _pairs(self, key: int, pairs: list[tuple[Any, Any]], depth: int, walk: Walk) -> str:
-        """The ``(key, value)`` Tuples of a dict snapshot (atoms looked up inline, dicts of
-        atoms memoised like sequences, on their keys and values in order)."""
-        count = len(pairs)
-        walk[0] -= count
-        memo = self._dict_memo if count >= _MEMO_MIN_ITEMS // 2 and self._scrub is None else None
-        if memo is not None:
-            flat = tuple(itertools.chain.from_iterable(pairs))
-            hit = _memo_hit(memo, key, flat, 2 * count)
-            if hit is not None:
-                return hit
+    def _pairs(
+        self, pairs: list[tuple[Any, Any]], depth: int, walk: Walk, misses: list[Any]
+    ) -> str:
+        """The ``(key, value)`` Tuples of a dict snapshot, like :meth:`_elements`."""
+        walk[0] -= len(pairs)
         head = '{"kind":"Tuple","elements":['
         tail = "]" + (self._t_tuple or self._init_tuple())
         encode = self.encode
@@ -656,15 +680,17 @@ class ValueEncoder:
         strs = self._strs_get
         floats = self._floats_get
         true, false, none = self._true_json, self._false_json, self._none_json
-        misses: list[Any] = [] if memo is not None else _NO_MISSES
-        miss = misses.append if memo is not None else _DISCARD
-        body = ",".join(
+        noting = misses is not _NO_MISSES
+        note = misses.append
+        return ",".join(
             [
                 f"{head}{k_text},{x_text}{tail}"  # one allocation per pair
                 for k, x in pairs
                 # `for name in [expr]` is a plain assignment in a comprehension (CPython 3.9+)
                 for k_text in [
-                    (strs(k) if type(k) is str else None) or miss(k) or encode(k, depth, walk)
+                    (strs(k) if type(k) is str else None)
+                    or (note(k) or note(encode(k, depth, walk)) or misses[-1] if noting else None)
+                    or encode(k, depth, walk)
                 ]
                 for t in [type(x)]
                 for x_text in [
@@ -681,14 +707,11 @@ class ValueEncoder:
                         if x is None
                         else None
                     )
-                    or miss(x)
+                    or (note(x) or note(encode(x, depth, walk)) or misses[-1] if noting else None)
                     or encode(x, depth, walk)
                 ]
             ]
         )
-        if memo is not None:
-            _memo_store(memo, key, flat, body, misses)
-        return body
 
     # ------------------------------------------------------------------ markers
 
@@ -699,14 +722,17 @@ class ValueEncoder:
         return body + "," + more if body else more
 
     def _depth_cut(self, what: str, n: int) -> str:
+        self._marks += 1
         self.counters["depth_cut"] += 1
         return self._error(f"<depth limit: {what} of {n} items>")
 
     def _cycle(self, what: str) -> str:
+        self._marks += 1
         self.counters["cycles"] += 1
         return self._error(f"<cycle: {what}>")
 
     def _failed(self, exc: BaseException) -> str:
+        self._marks += 1
         self.counters["encode_failed"] += 1
         return self._error(f"<encoding failed: {_render.type_name(type(exc))}>")
 
@@ -807,47 +833,8 @@ class ValueEncoder:
             self._handlers[id(t)] = (t, self._slow_repr)
 
 
-#: ``append`` that keeps nothing (a zero-length deque): the "note a miss" step of the element
-#: comprehensions when no memo is being built.
-_DISCARD: Final[Callable[[Any], None]] = collections.deque(maxlen=0).append
-
-
-_NO_MISSES: Final[list[Any]] = []  # never appended to (see _DISCARD)
-
-
-def _memo_hit(
-    memo: dict[int, tuple[Sequence[Any], str]], key: int, items: Sequence[Any], count: int
-) -> str | None:
-    """The memoised body for the container ``key`` if it still holds the same atoms.
-
-    Compared by identity only (``operator.is_``, in C): ``==`` could run program code. The
-    same atoms always have the same text (no scrubber is installed while memos are used), so
-    a hit is exact even when ``key`` is the address of a newer container.
-    """
-    entry = memo.get(key)
-    if entry is not None and len(entry[0]) == count and all(map(operator.is_, entry[0], items)):
-        return entry[1]
-    return None
-
-
-def _memo_store(
-    memo: dict[int, tuple[Sequence[Any], str]],
-    key: int,
-    items: Sequence[Any],
-    body: str,
-    misses: list[Any],
-) -> None:
-    """Memoise ``body`` when every element is an atom (the elements that missed the caches
-    are the only ones that can be something else) and the text is not too large."""
-    for x in misses:
-        t = type(x)
-        if not (t is int or t is str or t is float or t is bool or x is None):
-            memo.pop(key, None)
-            return
-    if len(body) <= _MEMO_MAX_CHARS:
-        if len(memo) >= _MEMO_ENTRIES:
-            memo.clear()
-        memo[key] = (items, body)
+#: Passed as ``misses`` when no memo entry is being built; never appended to.
+_NO_MISSES: Final[list[Any]] = []
 
 
 def _json_text(text: str) -> str:
