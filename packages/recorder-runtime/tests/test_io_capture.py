@@ -430,3 +430,20 @@ def test_mirror_forgets_expected_bytes_beyond_the_cap(monkeypatch: pytest.Monkey
     mirror.expect("stdout", b"abcdef")
     assert bytes(channel.expected) == b"6789abcdef"
     assert sum(channel.writes) == 10
+
+
+def test_mirror_a_whole_one_byte_proxy_write_at_a_boundary_is_ours() -> None:
+    mirror, channel = mirror_for_test()
+    for data in (b"proxied 1", b"\n", b"proxied 2", b"\n"):
+        mirror.expect("stdout", data)
+    assert mirror._unexpected(channel, b"proxied 1") == b""
+    assert mirror._unexpected(channel, b"\nraw out\nproxied 2\n") == b"raw out\n"
+
+
+def test_mirror_a_long_proxy_write_is_consumed_as_it_arrives() -> None:
+    mirror, channel = mirror_for_test()
+    big = bytes(range(256)) * 64
+    mirror.expect("stdout", big)
+    for start in range(0, len(big), 4000):
+        assert mirror._unexpected(channel, big[start : start + 4000]) == b""
+    assert not channel.expected and not channel.held

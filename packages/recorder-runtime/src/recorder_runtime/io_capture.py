@@ -504,6 +504,8 @@ _TAGS: Final = {"stdout": 1, "stderr": 2}
 #: holds at most its buffer, 8 KiB by default).
 MAX_EXPECTED: Final = 4 << 20
 _SEARCH_AHEAD: Final = 8
+#: A match this long is taken as proxy bytes even before the whole write has arrived.
+_SURE_MATCH: Final = 256
 
 
 @dataclass
@@ -681,8 +683,17 @@ class _FdMirror:
                 if not expected:
                     raw += buf
                     break
-                need = min(max(channel.writes[0] if channel.writes else 0, 4), len(expected))
-                index = _match_at(buf, expected, need)
+                first_write = channel.writes[0] if channel.writes else len(expected)
+                matched = _common_prefix(buf, expected)
+                if matched and matched >= min(first_write, len(expected), _SURE_MATCH):
+                    _consume(channel, matched)  # aligned on a whole proxy write: ours
+                    buf = buf[matched:]
+                    continue
+                if matched == len(buf):  # could be the start of a proxy write: wait
+                    channel.held = buf
+                    break
+                need = min(max(first_write, 4), len(expected))
+                index = _match_at(buf, expected, need, start=1)
                 if index < 0 and _resync(channel, buf):
                     continue
                 if index < 0:
@@ -713,14 +724,14 @@ def _common_prefix(a: bytes, b: bytearray) -> int:
     return low
 
 
-def _match_at(buf: bytes, expected: bytearray, need: int) -> int:
+def _match_at(buf: bytes, expected: bytearray, need: int, start: int = 0) -> int:
     """First index where ``buf`` goes on as ``expected`` begins, for ``need`` bytes or to its end.
 
     ``need`` covers the first pending proxy write (at least 4 bytes), so that a lone
     ``"\n"`` in raw output is not taken for the newline ``print`` writes separately.
     """
     first = expected[0]
-    index = buf.find(first)
+    index = buf.find(first, start)
     while index >= 0:
         length = min(need, len(buf) - index)
         if buf[index : index + length] == expected[:length]:
