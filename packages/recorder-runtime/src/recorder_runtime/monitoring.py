@@ -27,7 +27,7 @@ from recorder_errors import ErrorCode, enverr, usage
 if TYPE_CHECKING:
     from recorder_ffi import BoundaryGuard
 
-    from .recorder import EventRecorder
+    from .recorder import CodeInfo, EventRecorder
 
 TOOL_NAME = "codetracer-recorder"
 # Never 0 (debuggers, breakpoint() on 3.14), 1 (coverage.py) or 2 (profilers) by default.
@@ -166,6 +166,13 @@ class MonitoringBackend:
                 frame = frame.f_back
             return frame if frame is not None else getframe(_FRAME_DEPTH + 1)
 
+        def watch(code: CodeType, info: CodeInfo) -> None:
+            """First sight of a recorded code object: enable its local events."""
+            if info.trace and backend.tool_id is not None:
+                with lock:
+                    touched.add(code)
+                set_local_events(backend.tool_id, code, local_events)
+
         def py_start(code: CodeType, offset: int) -> object:
             info = infos.get(code)
             frame = getframe(_FRAME_DEPTH)
@@ -173,10 +180,7 @@ class MonitoringBackend:
                 frame = frame_of(code)
             if info is None:
                 info = code_info(code, frame)
-                if info.trace and backend.tool_id is not None:
-                    with lock:
-                        touched.add(code)
-                    set_local_events(backend.tool_id, code, local_events)
+                watch(code, info)
             if not info.trace:
                 return disable
             if recorder.finished:
@@ -190,10 +194,15 @@ class MonitoringBackend:
             return None
 
         def py_throw(code: CodeType, offset: int, exc: BaseException) -> None:
+            frame = getframe(_FRAME_DEPTH)
+            if frame.f_code is not code:
+                frame = frame_of(code)
             info = infos.get(code)
-            if info is not None and info.trace:
-                frame = getframe(_FRAME_DEPTH)
-                on_throw(code, frame if frame.f_code is code else frame_of(code), exc)
+            if info is None:  # thrown into a generator that never started: first sight
+                info = code_info(code, frame)
+                watch(code, info)
+            if info.trace and not recorder.finished:
+                on_throw(code, frame, exc)
 
         def line(code: CodeType, lineno: int) -> object:
             if recorder.finished:

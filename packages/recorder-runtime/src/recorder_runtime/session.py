@@ -171,13 +171,14 @@ class TraceSession:
             script_path=config.activation_path or config.program,
             explicit=self.policy.trace_filter,
         )
-        backend = select_backend(config.backend, config.tool_id)
-        guard = BoundaryGuard(policy=self.policy.on_recorder_error, failpoints=self.failpoints)
         staging = OutputStaging(self.trace_dir)
-        staging.prepare()
+        staging.prepare()  # usage errors about the destination come before anything else
         self.staging = staging
         try:
+            backend = select_backend(config.backend, config.tool_id)
+            guard = BoundaryGuard(policy=self.policy.on_recorder_error, failpoints=self.failpoints)
             self.failpoints.fire("session.start")
+            log.debug("recording %s into %s", program, self.trace_dir)
             self._build(program, backend, guard)
         except BaseException as exc:
             self._abandon()
@@ -186,8 +187,6 @@ class TraceSession:
             if isinstance(exc, Exception):
                 raise from_exception(exc) from exc
             raise
-        self.started = True
-        log.debug("recording %s into %s", program, self.trace_dir)
 
     def _build(self, program: str, backend: Backend, guard: BoundaryGuard) -> None:
         staging = self.staging
@@ -214,12 +213,16 @@ class TraceSession:
         guard.set_detach(self._on_guard_detach)
         self.guard = guard
         self.backend = backend
-        backend.install(recorder, guard)
         if self.io is not None:
             self.io.install()
+        # Last: from here on every callback may run (and fail, under a failpoint), so no
+        # recorder code of start() may follow, and the session counts as started.
+        self.started = True
+        backend.install(recorder, guard)
 
     def _abandon(self) -> None:
         """Undo a failed start: detach whatever was attached and remove the staging area."""
+        self.started = False
         self._detach_hooks()
         if self.writer is not None:
             self.writer.abandon()
@@ -260,9 +263,7 @@ class TraceSession:
             return FinishReport("absent", self.trace_dir)
         self.finished = True
         if self.backend is not None and not self._detached and not self.backend.still_installed():
-            recorder = self.recorder
-            if recorder is not None and not recorder.finished:
-                self._record_failure(_target_detached_error(self.backend.name), "target_detached")
+            self._record_failure(_target_detached_error(self.backend.name), "target_detached")
         self._detach_hooks()
         try:
             self.failpoints.fire("session.finish")
@@ -341,7 +342,7 @@ class TraceSession:
                 encoder = self.encoder
                 final = encoder.string("<disabled>") if encoder is not None else '"<disabled>"'
                 writer.close_partial(final)
-                if writer.broken is not None and writer.broken is not failure:
+                if writer.broken is not None:  # a stream that failed to write is never kept
                     raise writer.broken
                 self._write_side_files(None, "<disabled>", partial=failure)
                 staging.commit([EVENTS_FILE, PATHS_FILE, METADATA_FILE])

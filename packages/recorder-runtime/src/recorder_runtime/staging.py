@@ -389,7 +389,7 @@ def _copy_then_replace(src: str, final: str) -> None:
         except FileExistsError:
             continue
     if fd < 0:
-        raise FileExistsError(errno.EEXIST, "no free temporary name", final)
+        raise enverr(ErrorCode.IO, "no free temporary name next to the trace file", path=final)
     try:
         _os.fchmod(fd, _FILE_MODE)
         with _os.io_open(src, "rb") as source, _os.io_open(fd, "wb") as out:
