@@ -205,3 +205,25 @@ def test_remembered_secrets_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
         decision.note_redacted(value)
     assert flt.scrub("one-1 four-4") == f"{REDACTED} four-4"
     assert MAX_SECRETS >= 1000
+
+
+@pytest.mark.parametrize("order", [("abcd", "abcdefgh"), ("abcdefgh", "abcd")])
+def test_overlapping_secrets_are_replaced_longest_first_in_any_order(
+    order: tuple[str, str],
+) -> None:
+    flt = fresh()
+    decision = flt.decide("/p/a.py", "a", "f")
+    for value in order:
+        decision.note_redacted(value)
+    assert flt.scrub("[abcdefgh] [abcd]") == f"[{REDACTED}] [{REDACTED}]"
+
+
+def test_every_secret_is_scrubbed_across_compile_batches() -> None:
+    flt = fresh()
+    decision = flt.decide("/p/a.py", "a", "f")
+    values = [f"secret-{i:04d}-{i * 7919 % 10007:05d}" for i in range(100)]
+    for index, value in enumerate(values):
+        decision.note_redacted(value)
+        # each one is hidden as soon as it is known, whether compiled yet or not
+        assert flt.scrub(f"<{value}>") == f"<{REDACTED}>", index
+    assert REDACTED in flt.scrub(values[0]) and values[0] not in flt.scrub(" ".join(values))
