@@ -302,3 +302,32 @@ def test_load_error_messages_carry_no_traceback(tmp_path: Path) -> None:
     err = load_error(path)
     assert err.__cause__ is None
     assert "Traceback" not in err.message
+
+
+def test_permission_denied_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, HEADER)
+    real_open = os.open
+
+    def deny(file: object, flags: int, *args: object) -> int:
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(file, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", deny)
+    err = load_error(path)
+    assert err.message == f"{path}: cannot read trace filter: Permission denied"
+
+
+def test_a_file_growing_past_the_cap_after_stat_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, HEADER)
+    real_read = os.read
+
+    def endless(fd: int, size: int) -> bytes:
+        return b"#" * size if size else real_read(fd, size)
+
+    monkeypatch.setattr(os, "read", endless)
+    assert "larger than" in load_error(path).message
