@@ -616,3 +616,22 @@ def test_metadata_counts_skipped_scopes_and_values_per_domain(tmp_path: Path) ->
         "value_drops": {"argument": 2, "attribute": 0, "global": 0, "local": 0, "return": 0},
         "value_redactions": {"argument": 0, "attribute": 1, "global": 0, "local": 1, "return": 0},
     }
+
+
+def test_reasons_are_accepted_and_the_matching_rules_reasons_are_exposed(tmp_path: Path) -> None:
+    user = write_filter(
+        tmp_path / "f.toml",
+        """
+        [[scope.rules]]
+        selector = "pkg:app"
+        exec = "trace"
+        reason = "our code"
+        [[scope.rules.value_patterns]]
+        selector = "local:tmp"
+        action = "drop"
+        reason = "noise"
+        """,
+    )
+    decision = load(user).decide("/p/app.py", "app", "f")
+    assert "our code" in decision.reasons
+    assert decision.value_action("local", "tmp") == "drop"
