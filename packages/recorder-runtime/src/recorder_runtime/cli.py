@@ -434,8 +434,17 @@ class _Run:
             session.start()
         except Exception as exc:
             return self._start_failed(_classify(exc), policy, target, args)
-        outcome = self._run_program(target, args)
-        report = self._finish(session, outcome)
+        # From here on an ``abort`` may surface in the CLI's own frames as well as in the
+        # program's (a callback fires on every function start): the session is finished
+        # whatever happens. The guard detaches before raising, so a second attempt is quiet.
+        try:
+            outcome = self._run_program(target, args)
+        except RecorderError as exc:
+            outcome = ScriptOutcome(1, "exception", exc)
+        try:
+            report = self._finish(session, outcome)
+        except RecorderError:
+            report = self._finish(session, outcome)
         return self._conclude(policy, outcome, report)
 
     def _start_failed(

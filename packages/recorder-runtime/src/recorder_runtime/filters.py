@@ -63,6 +63,12 @@ log = get_logger("filters")
 
 ENV_VAR: Final = "CODETRACER_TRACE_FILTER"
 PROJECT_FILTER: Final = os.path.join(".codetracer", "trace-filter.toml")
+
+# Bound at import: decide() runs inside interpreter callbacks, where the traced program may
+# have mocked ``os.path`` (reliability.md F11; coverage.py issues #416, #2083).
+_isabs = os.path.isabs
+_abspath = os.path.abspath
+_normpath = os.path.normpath
 BUILTIN_PATH: Final = "<inline:builtin-default>"
 #: Filter files are read whole; anything bigger is refused before reading (reliability G12).
 MAX_FILTER_BYTES: Final = 1 << 20
@@ -1141,9 +1147,9 @@ class TraceFilter:
         if filename.startswith("<"):
             decision = self._decision(False, self._default_value, ())
         else:
-            if not os.path.isabs(filename):
-                filename = os.path.abspath(filename)
-            filename = os.path.normpath(filename)
+            if not _isabs(filename):
+                filename = _abspath(filename)
+            filename = _normpath(filename)
             obj = f"{module_name}.{qualname}" if module_name else qualname
             exec_ = self._default_exec
             default_value = self._default_value

@@ -43,6 +43,9 @@ __all__ = [
 
 ROOT_LOGGER = "recorder"
 
+# Bound at import: the program may mock json.dumps and never restore it (reliability.md F11).
+_json_dumps = json.dumps
+
 _RUN_ID = str(uuid.uuid4())
 _state_lock = threading.Lock()
 _trace_id: str | None = None
@@ -132,9 +135,9 @@ class LineFormatter(logging.Formatter):
         )
         line = f"recorder: {record.levelname}: {message} [{fields}]"
         if record.exc_info:
-            line += " traceback=" + json.dumps(self.formatException(record.exc_info))
+            line += " traceback=" + _json_dumps(self.formatException(record.exc_info))
         elif record.exc_text:
-            line += " traceback=" + json.dumps(record.exc_text)
+            line += " traceback=" + _json_dumps(record.exc_text)
         return line
 
 
