@@ -284,6 +284,9 @@ _HINTS: dict[str, str] = {
 _NON_FATAL_HINT = "recording stopped under --on-recorder-error=disable; the program ran on untraced"
 
 
+_INCOMPLETE_HINT = "the program ran to its end; the trace is kept and marked partial"
+
+
 _UNTRACED_HINT = "recording could not start; the program ran untraced (--on-recorder-error=disable)"
 
 
@@ -507,7 +510,8 @@ class _Run:
         self._say_where(report)
         self._note_script_status(policy, outcome)
         if error is not None:
-            self.diagnostics.failure(error, session, hint=_NON_FATAL_HINT)
+            hint = _INCOMPLETE_HINT if error.code is ErrorCode.TRACE_INCOMPLETE else _NON_FATAL_HINT
+            self.diagnostics.failure(error, session, hint=hint)
         if policy.propagate_script_exit:
             return self._program_status(outcome)
         return 0

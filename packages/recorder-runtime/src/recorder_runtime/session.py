@@ -103,12 +103,14 @@ def select_backend(name: str, tool_id: int | None = None) -> Backend:
             factory = entry.load()
             backend: Backend = factory()
             return backend
-    raise enverr(
-        ErrorCode.UNSUPPORTED_PYTHON,
-        f"Python {sys.version.split()[0]} has no sys.monitoring and the settrace fallback "
-        "is not installed",
-        hint="pip install pure-recorder",
-    )
+    if name == "settrace":
+        message = "the settrace backend was asked for, but pure-recorder is not installed"
+    else:
+        message = (
+            f"Python {sys.version.split()[0]} has no sys.monitoring and the settrace "
+            "fallback (pure-recorder) is not installed"
+        )
+    raise enverr(ErrorCode.UNSUPPORTED_PYTHON, message, hint="pip install pure-recorder")
 
 
 class TraceSession:
