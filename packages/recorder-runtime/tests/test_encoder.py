@@ -301,6 +301,19 @@ def test_a_change_deep_inside_a_document_shows(h: Harness) -> None:
     assert h.encoder.encode(doc) == ValueEncoder(h.types).encode(doc)
 
 
+def test_a_shared_child_changed_while_one_parent_rests_shows_in_that_parent(h: Harness) -> None:
+    child = [1, 2, 3]
+    busy = [child, "busy"]
+    resting = (child, "resting")
+    for _ in range(3):
+        h.encoder.encode(busy)
+        h.encoder.encode(resting)
+    child[0] = 99
+    for _ in range(20):  # the child is re-encoded (and re-memoised) through `busy` only
+        h.encoder.encode(busy)
+    assert h.encoder.encode(resting) == ValueEncoder(h.types).encode(resting)
+
+
 def test_memoised_containers_are_not_kept_alive(h: Harness) -> None:
     inner = [1, 2, 3, "x"]
     outer = {"k": inner, "t": (inner, 2.5)}
@@ -495,8 +508,8 @@ def test_a_long_lived_encoder_agrees_with_a_fresh_one_as_values_change(
     values.append([values[0], values[5], (values[8], values[0])])  # shares sub-containers
     types = FakeTypes()
     long_lived = ValueEncoder(types, limits)
-    for _ in range(40):
-        for value in values:
+    for _ in range(60):
+        for value in rng.sample(values, k=rng.randrange(1, len(values))):  # some rest a while
             assert long_lived.encode(value) == ValueEncoder(types, limits).encode(value)
         for _ in range(3):
             _mutate(rng, rng.choice(values), values)

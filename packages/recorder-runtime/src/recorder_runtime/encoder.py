@@ -511,10 +511,12 @@ class ValueEncoder:
             memo = self._memo if exact and self._scrub is None else None
             if memo is not None:
                 entry = memo.lookup(key, MEMO_LIST, n, items, self._max_depth - depth, walk[0])
-                if entry is not None:
+                if type(entry) is tuple:
                     walk[0] -= entry[MEMO_TOTAL]
                     record: str = entry[MEMO_RECORD]
                     return record
+                if entry is not None:  # SKIP
+                    memo = None
                 marks = self._marks
             misses: list[Any] = [] if memo is not None else _NO_MISSES
             body = self._elements(items, depth + 1, walk, misses)
@@ -551,10 +553,12 @@ class ValueEncoder:
             memo = self._memo if exact and self._scrub is None else None
             if memo is not None:
                 entry = memo.lookup(key, MEMO_TUPLE, n, items, self._max_depth - depth, walk[0])
-                if entry is not None:
+                if type(entry) is tuple:
                     walk[0] -= entry[MEMO_TOTAL]
                     record: str = entry[MEMO_RECORD]
                     return record
+                if entry is not None:  # SKIP
+                    memo = None
                 marks = self._marks
             misses: list[Any] = [] if memo is not None else _NO_MISSES
             body = self._elements(items, depth + 1, walk, misses)
@@ -648,10 +652,12 @@ class ValueEncoder:
             if memo is not None:
                 flat = tuple(itertools.chain.from_iterable(pairs))
                 entry = memo.lookup(key, MEMO_DICT, n, flat, self._max_depth - depth, walk[0])
-                if entry is not None:
+                if type(entry) is tuple:
                     walk[0] -= entry[MEMO_TOTAL]
                     record: str = entry[MEMO_RECORD]
                     return record
+                if entry is not None:  # SKIP
+                    memo = None
                 marks = self._marks
             misses: list[Any] = [] if memo is not None else _NO_MISSES
             body = self._pairs(pairs, depth + 1, walk, misses)

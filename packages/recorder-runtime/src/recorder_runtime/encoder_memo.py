@@ -49,6 +49,27 @@ _compress = itertools.compress
 
 Entry = tuple[Any, ...]
 
+#: What :meth:`ContainerMemo.lookup` answers when the container is to be encoded without
+#: the memo's bookkeeping this time.
+SKIP: Final = -1
+#: Countdowns stored instead of an entry: a container is memoised the second time it is
+#: seen (_SEEN), and after _SKIPS (it could not be memoised) or _CHURN_SKIPS (it changed)
+#: more encodings without the memo.
+_SEEN: Final = 0
+_SKIPS: Final = 16
+_CHURN_SKIPS: Final = 4
+
+
+_ATOMS_ONLY: dict[int, tuple[tuple[bool, ...], tuple[bool, ...]]] = {}
+
+
+def _atoms_only_layouts(size: int) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
+    """``(layout, child layout)`` of a container of ``size`` atoms, shared between entries."""
+    layouts = _ATOMS_ONLY.get(size)
+    if layouts is None:
+        layouts = _ATOMS_ONLY[size] = ((True,) * size, (False,) * size)
+    return layouts
+
 
 class ContainerMemo:
     """id(container) -> entry; bounded (emptied when full), shared by all threads.
@@ -57,7 +78,7 @@ class ContainerMemo:
     """
 
     def __init__(self, max_items: int, *, entries: int = 16_384, max_chars: int = 65_536) -> None:
-        self._entries: dict[int, Entry] = {}
+        self._entries: dict[int, Entry | int] = {}  # an int: a countdown (see SKIP)
         self._max_items = max_items
         self._capacity = entries
         self._max_chars = max_chars
@@ -67,21 +88,35 @@ class ContainerMemo:
 
     def lookup(
         self, key: int, tag: str, n: int, flat: Sequence[Any], room: int, budget: int
-    ) -> Entry | None:
-        """The entry for container ``key`` if it still describes it exactly and fits.
+    ) -> Entry | int | None:
+        """The entry for container ``key`` if it still describes it exactly and fits;
+        ``None``: encode it and :meth:`store` the result; :data:`SKIP`: encode it without
+        the memo (first sight, or it changed or held something that cannot be memoised
+        lately).
 
         ``flat`` is the container's current shown items (keys and values interleaved for a
         dict), ``n`` its current length, ``room`` the container levels still allowed below
         and including this one, ``budget`` the items the value may still show.
         """
-        entry = self._entries.get(key)
-        if (
-            entry is None
-            or entry[HEIGHT] > room
-            or entry[TOTAL] > budget
-            or not self._fits(entry, tag, n, flat)
-        ):
-            return None
+        entries = self._entries
+        entry = entries.get(key)
+        if entry is None:  # first sight: most containers live for one step only
+            if len(entries) >= self._capacity:
+                entries.clear()
+            entries[key] = _SEEN
+            return SKIP
+        if isinstance(entry, int):  # a countdown: encode without the memo for now
+            if entry == _SEEN:
+                return None
+            entries[key] = entry - 1
+            return SKIP
+        if entry[HEIGHT] > room or entry[TOTAL] > budget:
+            return None  # shown deeper or later in a value than when it was made
+        if not self._fits(entry, tag, n, flat):
+            # Changed since: containers that change often (a list updated at every line)
+            # would pay for an entry at every step; try again a few encodings later.
+            entries[key] = _CHURN_SKIPS
+            return SKIP
         return entry
 
     def _fits(self, entry: Entry, tag: str, n: int, flat: Sequence[Any]) -> bool:
@@ -101,7 +136,7 @@ class ContainerMemo:
     def _child_fits(self, child: Any, record: str) -> bool:
         """``child`` (an element of a memoised parent) still has the entry the parent embeds."""
         entry = self._entries.get(id(child))
-        if entry is None or entry[RECORD] is not record:
+        if type(entry) is not tuple or entry[RECORD] is not record:
             return False
         t = type(child)
         items = self._max_items
@@ -144,8 +179,8 @@ class ContainerMemo:
             child = entries.get(id(x)) if (t is list or t is tuple or t is dict) else None
             # The child's entry must be the very text embedded here (another thread may
             # have re-encoded the child since, from different content).
-            if child is None or child[RECORD] is not text:
-                entries.pop(key, None)
+            if type(child) is not tuple or child[RECORD] is not text:
+                self._give_up(key)
                 return
             child_ids.append(id(x))
             child_records.append(child[RECORD])
@@ -153,23 +188,36 @@ class ContainerMemo:
             if child[HEIGHT] >= height:
                 height = child[HEIGHT] + 1
         if len(record) > self._max_chars:
-            entries.pop(key, None)
+            self._give_up(key)
             return
-        # Every element is now known to be an atom or an exact container: hashing their
-        # types (built-in classes) runs no program code.
-        layout = tuple(map(_is_atom_type, map(type, flat)))
-        entry = (
-            tag,
-            n,
-            layout,
-            tuple(map(operator.not_, layout)),
-            tuple(_compress(flat, layout)),
-            tuple(child_ids),
-            tuple(child_records),
-            record,
-            total,
-            height,
-        )
+        entry: Entry
+        if not child_ids:  # atoms only (the common case): no layout to compute
+            atoms_only = _atoms_only_layouts(len(flat))
+            entry = (tag, n, *atoms_only, tuple(flat), (), (), record, total, height)
+        else:
+            # Every element is now known to be an atom or an exact container: hashing their
+            # types (built-in classes) runs no program code.
+            layout = tuple(map(_is_atom_type, map(type, flat)))
+            entry = (
+                tag,
+                n,
+                layout,
+                tuple(map(operator.not_, layout)),
+                tuple(_compress(flat, layout)),
+                tuple(child_ids),
+                tuple(child_records),
+                record,
+                total,
+                height,
+            )
         if len(entries) >= self._capacity:
             entries.clear()
         entries[key] = entry
+
+    def _give_up(self, key: int) -> None:
+        """No entry for ``key``; skip the memo's bookkeeping for its next few encodings
+        (a container of objects would pay for it at every step, for nothing)."""
+        entries = self._entries
+        if len(entries) >= self._capacity:
+            entries.clear()
+        entries[key] = _SKIPS
