@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from recorder_errors import ErrorCode, ErrorKind, codes_table_markdown
 
 # The full set of stable codes. Removing or renaming one must fail this file:

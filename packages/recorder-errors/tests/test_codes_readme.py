@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from recorder_errors import codes_table_markdown, from_exception
 
 README = Path(__file__).resolve().parents[1] / "README.md"

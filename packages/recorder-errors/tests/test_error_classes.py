@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 
 import pytest
+
 import recorder_errors
 from recorder_errors import (
     ErrorCode,

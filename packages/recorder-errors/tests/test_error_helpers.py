@@ -6,6 +6,7 @@ import errno
 from collections.abc import Callable
 
 import pytest
+
 import recorder_errors
 from recorder_errors import (
     ErrorCode,

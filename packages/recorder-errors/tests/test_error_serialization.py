@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from recorder_errors import (
     ErrorCode,
     ErrorKind,

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 import recorder_errors
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from recorder_errors import ErrorKind
 
 # The contract of issue 2 / ADR 0001: these numbers are what scripts rely on.
