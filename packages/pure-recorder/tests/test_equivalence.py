@@ -23,12 +23,10 @@ pytestmark = pytest.mark.skipif(
     sys.version_info < (3, 12), reason="sys.monitoring exists on 3.12+ only"
 )
 
-# The monitoring backend ignores PY_THROW for a code object it has not seen
-# start (recorder-runtime monitoring.py, py_throw): a throw() into a generator
-# that never ran is missing there. Reported; strict, so the fix flips it.
-MONITORING_DEFECTS = {
-    "throw_into_fresh_generator": "monitoring backend drops PY_THROW for unseen code",
-}
+# Known differences where the monitoring backend is wrong (strict expected failures, so a
+# fix flips them). None at the moment: a throw() into a generator that never ran used to be
+# dropped by the monitoring backend and is recorded since.
+MONITORING_DEFECTS: dict[str, str] = {}
 
 
 def both(fn: Callable[[], Any], files: set[str] | None) -> tuple[list[Any], list[Any]]:

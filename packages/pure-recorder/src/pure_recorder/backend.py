@@ -184,6 +184,18 @@ class SettraceBackend:
             return True
         return sys.gettrace() is current
 
+    def detach_state(self) -> str:
+        """``installed``, ``removed`` (no trace function any more) or ``replaced`` (another one).
+
+        ``removed`` is ambiguous on purpose: the program may have called
+        ``sys.settrace(None)``, or CPython dropped the trace function after an
+        exception inside it (a Ctrl-C landing there, the recursion limit). Only a
+        different trace function is evidence that the program took over.
+        """
+        if self.still_installed():
+            return "installed"
+        return "removed" if sys.gettrace() is None else "replaced"
+
     # --------------------------------------------------------------- helpers
 
     def _release_hooks(self) -> None:

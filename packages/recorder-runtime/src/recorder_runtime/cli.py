@@ -510,7 +510,9 @@ class _Run:
         self._say_where(report)
         self._note_script_status(policy, outcome)
         if error is not None:
-            hint = _INCOMPLETE_HINT if error.code is ErrorCode.TRACE_INCOMPLETE else _NON_FATAL_HINT
+            # No policy failure behind it: the run lost events but was never detached.
+            incomplete = session is not None and session.failure is None
+            hint = _INCOMPLETE_HINT if incomplete else _NON_FATAL_HINT
             self.diagnostics.failure(error, session, hint=hint)
         if policy.propagate_script_exit:
             return self._program_status(outcome)

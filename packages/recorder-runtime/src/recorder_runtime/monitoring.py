@@ -109,6 +109,10 @@ class MonitoringBackend:
             mon.free_tool_id(tool_id)
         self.tool_id = None
 
+    def detach_state(self) -> str:
+        """``installed``, or ``replaced`` when the program freed or took over our tool id."""
+        return "installed" if self.still_installed() else "replaced"
+
     def still_installed(self) -> bool:
         """False when the program freed or took over our tool id (a target detach)."""
         if sys.version_info < (3, 12) or self.tool_id is None:

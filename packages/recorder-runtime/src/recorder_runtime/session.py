@@ -61,6 +61,8 @@ class Backend(Protocol):
 
     def still_installed(self) -> bool: ...
 
+    def detach_state(self) -> str: ...
+
 
 @dataclass(frozen=True)
 class SessionConfig:
@@ -135,6 +137,7 @@ class TraceSession:
         self.limits = CaptureLimits()
         self.failpoints = Failpoints()
         self._detached = False
+        self._tracer_removed = False
 
     # --------------------------------------------------------------- state
 
@@ -264,8 +267,12 @@ class TraceSession:
         if self.finished or not self.started:
             return FinishReport("absent", self.trace_dir)
         self.finished = True
-        if self.backend is not None and not self._detached and not self.backend.still_installed():
-            self._record_failure(_target_detached_error(self.backend.name), "target_detached")
+        if self.backend is not None and not self._detached:
+            detach_state = self.backend.detach_state()
+            if detach_state == "replaced":  # the program took our hooks: a policy failure
+                self._record_failure(_target_detached_error(self.backend.name), "target_detached")
+            elif detach_state == "removed":  # ambiguous: kept, marked partial (_incompleteness)
+                self._tracer_removed = True
         self._detach_hooks()
         try:
             self.failpoints.fire("session.finish")
@@ -324,6 +331,13 @@ class TraceSession:
         than change where the program's own RecursionError surfaces (reliability.md A5);
         the trace is then kept, but marked partial with ERR_TRACE_INCOMPLETE.
         """
+        if self._tracer_removed:
+            return target(
+                ErrorCode.TARGET_DETACHED,
+                "the trace function was removed during the run (by the program, or by CPython "
+                "after an exception inside it); events after that point are missing",
+                backend=self.backend.name if self.backend is not None else "none",
+            )
         dropped = self.guard.counters.dropped_events if self.guard is not None else 0
         if not dropped:
             return None
