@@ -258,53 +258,48 @@ class EventRecorder:
                 return
             self.active = self.activated = True
             self.activation_code = code
-        info = self._infos.get(code) or self.code_info(code, frame)
-        if info.function_id < 0:
-            self._register_function(info, frame)
-        parts: list[str] = []
-        if self.io is not None and self.io.pending:
-            self._drain_io(parts)
+        info, parts = self._prologue(code, frame)
         args = self._capture_args(info, frame, parts)
-        parts.append(info.step_text)
-        parts.append(call_text(info.function_id, args))
-        stack = self._stack()
-        self._extend(parts)
-        stack.append(code)  # only once the Call is buffered (see TraceWriter.extend)
+        self._open_call(code, info, parts, args)
 
     def on_resume(self, code: CodeType, frame: FrameType) -> None:
         """PY_RESUME: a generator or coroutine continues: Step + Call without args."""
-        if not self.active:
-            return
-        info = self._infos.get(code) or self.code_info(code, frame)
-        if info.function_id < 0:
-            self._register_function(info, frame)
-        parts: list[str] = []
-        if self.io is not None and self.io.pending:
-            self._drain_io(parts)
-        parts.append(info.step_text)
-        parts.append(CALL_NO_ARGS % info.function_id)
-        stack = self._stack()
-        self._extend(parts)
-        stack.append(code)
+        if self.active:
+            info, parts = self._prologue(code, frame)
+            self._open_call(code, info, parts, ())
 
     def on_throw(self, code: CodeType, frame: FrameType, exc: BaseException) -> None:
         """PY_THROW: like a resume, with the thrown exception as argument ``exception``."""
-        if not self.active:
-            return
+        if self.active:
+            info, parts = self._prologue(code, frame)
+            variable_id = self.writer.variable_id("exception")
+            encoded = self._encode(exc)
+            parts.append(VALUE % (variable_id, encoded))
+            self._open_call(code, info, parts, ((variable_id, encoded),))
+
+    def _prologue(self, code: CodeType, frame: FrameType) -> tuple[CodeInfo, list[str]]:
+        """The code's cached facts (registered on first use) and the group's drained IO."""
         info = self._infos.get(code) or self.code_info(code, frame)
         if info.function_id < 0:
             self._register_function(info, frame)
         parts: list[str] = []
         if self.io is not None and self.io.pending:
             self._drain_io(parts)
-        variable_id = self.writer.variable_id("exception")
-        encoded = self._encode(exc)
-        parts.append(VALUE % (variable_id, encoded))
+        return info, parts
+
+    def _open_call(
+        self,
+        code: CodeType,
+        info: CodeInfo,
+        parts: list[str],
+        args: Sequence[tuple[int, str]],
+    ) -> None:
+        """A Step at the definition line, the Call, and the frame pushed on this thread's stack."""
         parts.append(info.step_text)
-        parts.append(call_text(info.function_id, ((variable_id, encoded),)))
+        parts.append(call_text(info.function_id, args) if args else CALL_NO_ARGS % info.function_id)
         stack = self._stack()
         self._extend(parts)
-        stack.append(code)
+        stack.append(code)  # only once the Call is buffered (see TraceWriter.extend)
 
     def on_line(self, code: CodeType, frame: FrameType, line: int) -> None:
         """LINE: drain IO, Step, then every visible variable (locals, then globals)."""
