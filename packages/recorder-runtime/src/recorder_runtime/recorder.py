@@ -42,7 +42,18 @@ STEP: Final = '{"Step":{"path_id":%d,"line":%d}}'
 VALUE: Final = '{"Value":{"variable_id":%d,"value":%s}}'
 RETURN: Final = '{"Return":{"return_value":%s}}'
 CALL_NO_ARGS: Final = '{"Call":{"function_id":%d,"args":[]}}'
+RETURN_PREFIX: Final = '{"Return":{"return_value":'
+CLOSE: Final = "}}"
 EVENT: Final = '{"Event":{"kind":%d,"metadata":%s,"content":%s}}'
+
+
+def value_prefix(variable_id: int) -> str:
+    """The start of a ``Value`` event; the hot path appends the value's JSON and ``}}``.
+
+    Concatenating a cached prefix is several times cheaper than %-formatting the
+    whole event at every step.
+    """
+    return '{"Value":{"variable_id":%d,"value":' % variable_id
 
 
 def call_text(function_id: int, args: Sequence[tuple[int, str]]) -> str:
@@ -69,12 +80,14 @@ class CodeInfo:
         "global_ids",
         "is_module",
         "line",
-        "local_ids",
         "local_names",
+        "local_prefixes",
+        "local_special",
         "name",
         "path_id",
         "ret_action",
         "step_text",
+        "step_texts",
         "trace",
     )
 
@@ -89,7 +102,9 @@ class CodeInfo:
         self.is_module = code.co_name == "<module>"
         self.arg_names = signature_order(code)
         self.arg_ids: tuple[int, ...] | None = None
-        self.local_ids: dict[str, int] = {}
+        self.local_prefixes: dict[str, str] = {}  # allowed local name -> Value prefix
+        self.local_special: dict[str, int] = {}  # redacted/dropped local name -> marker
+        self.step_texts: dict[int, str] = {}  # line -> Step event text
         self.global_ids: dict[str, int] = {}
         self.global_block: GlobalBlock | None = None
         self.local_names = frozenset(code.co_varnames + code.co_cellvars + code.co_freevars)
@@ -118,7 +133,7 @@ class GlobalBlock:
         self.values = values
         self.epoch = epoch
         self.text = ""
-        self.volatile: list[tuple[int, Any]] = []
+        self.volatile: list[tuple[str, Any]] = []  # (Value prefix, value) re-encoded per step
         self.shadowable: list[tuple[str, int, Any]] = []
 
 
@@ -316,7 +331,10 @@ class EventRecorder:
         self._last_line = line
         self._last_frame_id = id(frame)
         self.steps += 1
-        parts.append(STEP % (path_id, line))
+        step = info.step_texts.get(line)
+        if step is None:
+            step = info.step_texts[line] = STEP % (path_id, line)
+        parts.append(step)
         self._capture_variables(info, frame, parts)
         self._extend(parts)
 
@@ -331,7 +349,7 @@ class EventRecorder:
         parts: list[str] = []
         if self.io is not None and self.io.pending:
             self._drain_io(parts)
-        parts.append(RETURN % self._encode_return(info, value))
+        parts.append(RETURN_PREFIX + self._encode_return(info, value) + CLOSE)
         self._extend(parts)
         stack.pop()  # only once the Return is buffered (see TraceWriter.extend)
         if code is self.activation_code and not stack:
@@ -418,22 +436,19 @@ class EventRecorder:
         except Exception:  # unusual namespaces (a non-mapping __prepare__): record the step only
             return
         encode = self._encode
-        ids = info.local_ids
+        append = parts.append
+        prefixes = info.local_prefixes
         try:
             items = list(local_values.items()) if local_values is not global_values else None
         except Exception:
             items = None
         if items is not None:
             for name, value in items:
-                variable_id = ids.get(name)
-                if variable_id is None:
-                    variable_id = self._variable_id(info, ids, "local", name)
-                if variable_id >= 0:
-                    parts.append(VALUE % (variable_id, encode(value)))
-                elif variable_id == _REDACT:
-                    parts.append(
-                        VALUE % (self.writer.variable_id(name), self._redacted(info, value))
-                    )
+                prefix = prefixes.get(name)
+                if prefix is not None:
+                    append(prefix + encode(value) + CLOSE)
+                else:
+                    self._special_local(info, name, value, parts)
         global_block = info.global_block
         try:
             keys = tuple(global_values)
@@ -450,8 +465,8 @@ class EventRecorder:
             global_block = info.global_block = self._global_block(info, keys, values)
         if global_block.text:
             parts.append(global_block.text)
-        for variable_id, value in global_block.volatile:
-            parts.append(VALUE % (variable_id, encode(value)))
+        for prefix, value in global_block.volatile:
+            append(prefix + encode(value) + CLOSE)
         if global_block.shadowable:
             shadowed = local_values if items is not None else {}
             for name, variable_id, value in global_block.shadowable:
@@ -463,6 +478,19 @@ class EventRecorder:
                 else:
                     text = encode(value)
                 parts.append(VALUE % (variable_id, text))
+
+    def _special_local(self, info: CodeInfo, name: str, value: object, parts: list[str]) -> None:
+        """Slow path of a local: first sight of its name, or a redacted/dropped name."""
+        marker = info.local_special.get(name)
+        if marker is None:
+            variable_id = self._variable_id(info, {}, "local", name)
+            if variable_id >= 0:
+                prefix = info.local_prefixes[name] = value_prefix(variable_id)
+                parts.append(prefix + self._encode(value) + CLOSE)
+                return
+            marker = info.local_special[name] = variable_id
+        if marker == _REDACT:
+            parts.append(VALUE % (self.writer.variable_id(name), self._redacted(info, value)))
 
     def _global_block(
         self, info: CodeInfo, keys: tuple[Any, ...], values: tuple[Any, ...]
@@ -488,7 +516,7 @@ class EventRecorder:
             elif _renders_stably(value):
                 stable.append(VALUE % (variable_id, encode(value)))
             else:
-                block.volatile.append((variable_id, value))
+                block.volatile.append((value_prefix(variable_id), value))
         block.text = ",".join(stable)
         return block
 
