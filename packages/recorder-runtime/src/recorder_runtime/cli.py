@@ -285,6 +285,7 @@ _NON_FATAL_HINT = "recording stopped under --on-recorder-error=disable; the prog
 
 
 _INCOMPLETE_HINT = "the program ran to its end; the trace is kept and marked partial"
+_INCOMPLETE_CODES = (ErrorCode.TRACE_INCOMPLETE, ErrorCode.TARGET_DETACHED)
 
 
 _UNTRACED_HINT = "recording could not start; the program ran untraced (--on-recorder-error=disable)"
@@ -510,8 +511,9 @@ class _Run:
         self._say_where(report)
         self._note_script_status(policy, outcome)
         if error is not None:
-            # No policy failure behind it: the run lost events but was never detached.
-            incomplete = session is not None and session.failure is None
+            # A partial trace of a run that was never detached (events lost at the recursion
+            # limit, or a trace function removed) versus a disable-policy detach.
+            incomplete = error.code in _INCOMPLETE_CODES and report.state == "partial"
             hint = _INCOMPLETE_HINT if incomplete else _NON_FATAL_HINT
             self.diagnostics.failure(error, session, hint=hint)
         if policy.propagate_script_exit:

@@ -255,8 +255,8 @@ def test_disk_full_mid_write(tmp_path: Path, policy: str, keep: bool) -> None:
 
 DEVFULL_INJECTOR = '''
 """Test-only sitecustomize: staged trace.json files are opened on /dev/full instead."""
-import builtins, io, os
-_real_os_open, _real_open = os.open, builtins.open
+import os
+_real_os_open = os.open
 def _redirect(path):
     p = os.fspath(path) if isinstance(path, (str, bytes, os.PathLike)) else path
     if isinstance(p, str) and ".staging-" in p and os.path.basename(p) == "trace.json":
@@ -267,11 +267,9 @@ def _os_open(path, flags, mode=0o777, *, dir_fd=None):
     if new == "/dev/full":
         flags &= ~(os.O_EXCL | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0))
     return _real_os_open(new, flags, mode, dir_fd=dir_fd)
-def _open(file, *args, **kwargs):
-    return _real_open(_redirect(file), *args, **kwargs)
-os.open = _os_open
-builtins.open = _open
-io.open = _open
+os.open = _os_open  # the writer creates trace.json with os.open (builtins.open is not
+# patched: on 3.10 pathlib binds io.open as a method at import, and a Python function there
+# would receive the accessor as its first argument)
 '''
 
 
