@@ -51,8 +51,11 @@ _log = logging.getLogger("recorder.writer")
 
 
 _NONE_VALUE = '{"kind":"None","type_id":0}'
-_CALL_MARK = '{"Call":{'
-_RETURN_MARK = '{"Return":{'
+# Keys that occur only in Call / Return events: a quote inside any JSON string is escaped
+# (``\"``), so program text can never imitate them. Faster to count than ``{"Call":{``, whose
+# ``{"`` prefix occurs in almost every event.
+_CALL_MARK = '"function_id":'
+_RETURN_MARK = '"return_value":'
 
 #: The ``specific_info`` of a type without structure.
 NONE_TYPE_JSON = '{"kind":"None"}'
@@ -437,9 +440,10 @@ class TraceWriter:
         start = self.bytes_written  # the file offset: we only ever write sequentially
         size = calls = returns = -1
         try:
-            text = ",".join(buf[:n])
+            chunk = buf[:n]
             if self._any_written:
-                text = "," + text
+                chunk.insert(0, "")  # the separator after what is already on disk
+            text = ",".join(chunk)
             data = text.encode("utf-8", "backslashreplace")
             calls = text.count(_CALL_MARK)
             returns = text.count(_RETURN_MARK)
