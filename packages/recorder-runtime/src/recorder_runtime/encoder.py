@@ -630,6 +630,8 @@ class ValueEncoder:
         tail = self._t_dict or self._init_dict()
         exact = type(v) is dict
         n = len(v) if exact else dict.__len__(v)
+        if not n:  # empty (a module's __annotations__ at every step): no walk, no memo
+            return '{"kind":"Sequence","elements":[],"is_slice":false' + tail
         if depth >= self._max_depth:
             return self._depth_cut("dict", n)
         key = id(v)
