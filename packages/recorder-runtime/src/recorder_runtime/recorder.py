@@ -204,6 +204,7 @@ class EventRecorder:
         *,
         program: str,
         activation_path: str | None,
+        encode: Callable[[object], str] | None = None,
     ) -> None:
         self.writer = writer
         self.encoder = encoder
@@ -225,7 +226,7 @@ class EventRecorder:
         self.steps = 0
         self._secret_epoch = 0
         self._secrets_seen: set[str] = set()
-        self._encode = encoder.encode
+        self._encode = encode if encode is not None else encoder.encode
         self._extend = writer.extend
 
     # ----------------------------------------------------------------- set-up

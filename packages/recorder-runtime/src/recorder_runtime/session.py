@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from typing import Any, Protocol
@@ -212,6 +213,9 @@ class TraceSession:
             self.io,
             program=program,
             activation_path=self.config.activation_path,
+            encode=self._encode_with_failpoint()
+            if self.failpoints.enabled("encoder.encode")
+            else None,
         )
         self.recorder = recorder
         recorder.begin()
@@ -224,6 +228,19 @@ class TraceSession:
         # recorder code of start() may follow, and the session counts as started.
         self.started = True
         backend.install(recorder, guard)
+
+    def _encode_with_failpoint(self) -> Callable[[object], str]:
+        """``ValueEncoder.encode`` preceded by the ``encoder.encode`` failpoint (tests only)."""
+        encoder, fire = self.encoder, self.failpoints.fire
+        if encoder is None:  # pragma: no cover - _build creates it first
+            raise bug(ErrorCode.UNKNOWN, "session encoder missing")
+        encode = encoder.encode
+
+        def encode_or_fail(value: object) -> str:
+            fire("encoder.encode")
+            return encode(value)
+
+        return encode_or_fail
 
     def _abandon(self) -> None:
         """Undo a failed start: detach whatever was attached and remove the staging area."""

@@ -44,7 +44,7 @@ STARTUP_POINTS = ("session.start",)
 #: Points reached after the program finished (nothing of the program can be lost).
 FINISH_POINTS = ("session.finish", "writer.commit")
 #: Points reached while the program runs, on every backend.
-RUNTIME_POINTS = ("writer.write",)
+RUNTIME_POINTS = ("writer.write", "encoder.encode")
 #: sys.monitoring callbacks, each exercised by targets/basic.py; ":N" = fire from the N-th hit.
 MONITORING_POINTS = (
     "callback.py_start",
