@@ -83,6 +83,9 @@ SLOW_AVERAGE_SECONDS: Final = 0.001
 #: so that a secret straddling the cut is still recognised and replaced as a whole.
 _SCRUB_OVERLAP: Final = 1024
 
+_SEQUENCE_HEAD: Final = '{"kind":"Sequence","elements":['
+_TUPLE_HEAD: Final = '{"kind":"Tuple","elements":['
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 COUNTER_NAMES: Final = (
@@ -492,42 +495,8 @@ class ValueEncoder:
     def _list(self, v: list[Any], depth: int, walk: Walk | None) -> str:
         """Lists (and subclasses): ``Sequence`` of type (0, "List")."""
         tail = self._t_list or self._init_list()
-        exact = type(v) is list
-        n = len(v) if exact else list.__len__(v)
-        if depth >= self._max_depth:
-            return self._depth_cut("list", n)
-        key = id(v)
-        if walk is None:
-            walk = [self._max_total, key]
-        elif key in walk:
-            return self._cycle("list")
-        else:
-            walk.append(key)
-        try:
-            limit = self._limit(walk)
-            # A snapshot of at most `limit` items: a huge list costs what a short one does,
-            # and an element's __repr__ appending to the list cannot make this run forever.
-            items = v[:limit] if exact else list.__getitem__(v, slice(0, limit))
-            memo = self._memo if exact and self._scrub is None else None
-            if memo is not None:
-                entry = memo.lookup(key, MEMO_LIST, n, items, self._max_depth - depth, walk[0])
-                if type(entry) is tuple:
-                    walk[0] -= entry[MEMO_TOTAL]
-                    record: str = entry[MEMO_RECORD]
-                    return record
-                if entry is not None:  # SKIP
-                    memo = None
-                marks = self._marks
-            misses: list[Any] = [] if memo is not None else _NO_MISSES
-            body = self._elements(items, depth + 1, walk, misses)
-        finally:
-            walk.pop()
-        if len(items) < n:
-            body = self._with_more(body, n)
-        record = '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
-        if memo is not None and self._marks == marks:
-            memo.store(key, MEMO_LIST, n, items, len(items), misses, record)
-        return record
+        foot = '],"is_slice":false' + tail
+        return self._sequence(v, list, "list", MEMO_LIST, _SEQUENCE_HEAD, foot, depth, walk)
 
     def _init_list(self) -> str:
         self._t_list = self._tail(KIND_SEQ, "List")
@@ -536,23 +505,47 @@ class ValueEncoder:
     def _tuple(self, v: tuple[Any, ...], depth: int, walk: Walk | None) -> str:
         """Tuples (and subclasses such as namedtuple): ``Tuple`` of type (27, "Tuple")."""
         tail = self._t_tuple or self._init_tuple()
-        exact = type(v) is tuple
-        n = len(v) if exact else tuple.__len__(v)
+        return self._sequence(v, tuple, "tuple", MEMO_TUPLE, _TUPLE_HEAD, "]" + tail, depth, walk)
+
+    def _init_tuple(self) -> str:
+        self._t_tuple = self._tail(KIND_TUPLE, "Tuple")
+        return self._t_tuple
+
+    def _sequence(
+        self,
+        v: Any,
+        base: Any,
+        what: str,
+        memo_kind: str,
+        head: str,
+        foot: str,
+        depth: int,
+        walk: Walk | None,
+    ) -> str:
+        """Lists and tuples: the elements (bounded, cycle-checked, memoised) between head/foot.
+
+        ``base`` is the built-in type whose own methods read ``v`` (``list`` or ``tuple``), so
+        a subclass's ``__len__``/``__getitem__`` overrides never run.
+        """
+        exact = type(v) is base
+        n = len(v) if exact else base.__len__(v)
         if depth >= self._max_depth:
-            return self._depth_cut("tuple", n)
+            return self._depth_cut(what, n)
         key = id(v)
         if walk is None:
             walk = [self._max_total, key]
         elif key in walk:
-            return self._cycle("tuple")
+            return self._cycle(what)
         else:
             walk.append(key)
         try:
             limit = self._limit(walk)
-            items = v[:limit] if exact else tuple.__getitem__(v, slice(0, limit))
+            # A snapshot of at most `limit` items: a huge list costs what a short one does,
+            # and an element's __repr__ appending to the list cannot make this run forever.
+            items = v[:limit] if exact else base.__getitem__(v, slice(0, limit))
             memo = self._memo if exact and self._scrub is None else None
             if memo is not None:
-                entry = memo.lookup(key, MEMO_TUPLE, n, items, self._max_depth - depth, walk[0])
+                entry = memo.lookup(key, memo_kind, n, items, self._max_depth - depth, walk[0])
                 if type(entry) is tuple:
                     walk[0] -= entry[MEMO_TOTAL]
                     record: str = entry[MEMO_RECORD]
@@ -566,14 +559,10 @@ class ValueEncoder:
             walk.pop()
         if len(items) < n:
             body = self._with_more(body, n)
-        record = '{"kind":"Tuple","elements":[' + body + "]" + tail
+        record = head + body + foot
         if memo is not None and self._marks == marks:
-            memo.store(key, MEMO_TUPLE, n, items, len(items), misses, record)
+            memo.store(key, memo_kind, n, items, len(items), misses, record)
         return record
-
-    def _init_tuple(self) -> str:
-        self._t_tuple = self._tail(KIND_TUPLE, "Tuple")
-        return self._t_tuple
 
     def _limit(self, walk: Walk) -> int:
         """Items a container may show: ``max_items``, or what is left of the value's budget
