@@ -543,16 +543,11 @@ class ValueEncoder:
             # A snapshot of at most `limit` items: a huge list costs what a short one does,
             # and an element's __repr__ appending to the list cannot make this run forever.
             items = v[:limit] if exact else base.__getitem__(v, slice(0, limit))
-            memo = self._memo if exact and self._scrub is None else None
-            if memo is not None:
-                entry = memo.lookup(key, memo_kind, n, items, self._max_depth - depth, walk[0])
-                if type(entry) is tuple:
-                    walk[0] -= entry[MEMO_TOTAL]
-                    record: str = entry[MEMO_RECORD]
-                    return record
-                if entry is not None:  # SKIP
-                    memo = None
-                marks = self._marks
+            memo: ContainerMemo | None = None
+            if exact and self._scrub is None:
+                hit, memo, marks = self._memo_lookup(key, memo_kind, n, items, depth, walk)
+                if hit is not None:
+                    return hit
             misses: list[Any] = [] if memo is not None else _NO_MISSES
             body = self._elements(items, depth + 1, walk, misses)
         finally:
@@ -563,6 +558,24 @@ class ValueEncoder:
         if memo is not None and self._marks == marks:
             memo.store(key, memo_kind, n, items, len(items), misses, record)
         return record
+
+    def _memo_lookup(
+        self, key: int, kind: str, n: int, contents: Any, depth: int, walk: Walk
+    ) -> tuple[str | None, ContainerMemo | None, int]:
+        """Ask the memo about an unchanged container (no scrubber installed, exact type).
+
+        Returns ``(text, None, 0)`` on a hit (its item budget is charged to the walk), else
+        ``(None, memo_to_store_into_or_None, marks)``: ``None`` when the memo said to skip
+        this container; ``marks`` lets the caller tell whether the encoding it is about to
+        make may be stored.
+        """
+        memo = self._memo
+        entry = memo.lookup(key, kind, n, contents, self._max_depth - depth, walk[0])
+        if type(entry) is tuple:
+            walk[0] -= entry[MEMO_TOTAL]
+            record: str = entry[MEMO_RECORD]
+            return record, None, 0
+        return None, (memo if entry is None else None), self._marks
 
     def _limit(self, walk: Walk) -> int:
         """Items a container may show: ``max_items``, or what is left of the value's budget
@@ -639,17 +652,12 @@ class ValueEncoder:
                 pairs = list(v.items())
             else:
                 pairs = list(itertools.islice(dict.items(v), limit))
-            memo = self._memo if exact and self._scrub is None else None
-            if memo is not None:
+            memo: ContainerMemo | None = None
+            if exact and self._scrub is None:
                 flat = tuple(itertools.chain.from_iterable(pairs))
-                entry = memo.lookup(key, MEMO_DICT, n, flat, self._max_depth - depth, walk[0])
-                if type(entry) is tuple:
-                    walk[0] -= entry[MEMO_TOTAL]
-                    record: str = entry[MEMO_RECORD]
-                    return record
-                if entry is not None:  # SKIP
-                    memo = None
-                marks = self._marks
+                hit, memo, marks = self._memo_lookup(key, MEMO_DICT, n, flat, depth, walk)
+                if hit is not None:
+                    return hit
             misses: list[Any] = [] if memo is not None else _NO_MISSES
             body = self._pairs(pairs, depth + 1, walk, misses)
         finally:
