@@ -2,15 +2,18 @@
 
 Why it is shaped like this (see docs/adr/0004-value-encoding.md):
 
-* **Same encodings as the reference recorder** (trace-format.md §10.5), so traces compare equal
-  with ``trace_diff.py``: ints, bools, None and strings are typed records, tuples ``Tuple``,
-  lists and dicts ``Sequence``, everything else ``Raw`` text of ``str(v)``.
-* **Inert.** Dispatch is on the exact ``type(v)`` (never ``isinstance``, which believes a lying
-  ``__class__``); containers are read only through the built-in types' own methods
-  (``list.__len__(v)``, ``dict.items(v)``), so subclass overrides never run; nothing calls
-  ``len``/``iter``/``bool``/``==``/``hash`` on an object of unknown type; mocks are never
-  touched. The only program code ever run is a ``__str__``/``__repr__`` the value's class
-  defines, under a per-type time budget.
+* **The reference's encodings for built-in values** (docs/adr/0004-value-encoding.md): ints,
+  bools, None and strings are typed records, tuples ``Tuple``, lists and dicts ``Sequence``,
+  floats, bytes and sets of plain values ``Raw`` text.
+* **No program code runs** (docs/adr/0010-values-without-side-effects.md). Dispatch is on the
+  exact ``type(v)`` (never ``isinstance``, which believes a lying ``__class__``); containers
+  are read only through the built-in types' own methods (``list.__len__(v)``,
+  ``dict.items(v)``), so subclass overrides never run; nothing calls
+  ``len``/``iter``/``bool``/``==``/``hash``/``str``/``repr`` on an object of unknown type.
+  Instances of other classes are ``Struct`` values of their stored fields
+  (:mod:`encoder_fields`), classes, modules, functions and enum members are named from
+  C-level data, and only an explicit allowlist of standard-library types is rendered by its
+  own text (:mod:`encoder_render`). Mocks are never touched.
 * **Bounded.** Depth, items per container, items per value and text length are capped
   (:class:`CaptureLimits`), and big values are sliced BEFORE they are converted, so a 10**6
   list costs what a 200-item list costs. Cycles are cut by ``id()`` on the current path.
@@ -23,15 +26,17 @@ Why it is shaped like this (see docs/adr/0004-value-encoding.md):
 
 from __future__ import annotations
 
+import collections
 import itertools
 import re
-import time
+import types
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from json.encoder import encode_basestring_ascii as _escape
 from typing import Any, Final, Protocol
 
 from recorder_errors import ErrorCode, usage
+from recorder_runtime import encoder_fields as _fields
 from recorder_runtime import encoder_render as _render
 from recorder_runtime.encoder_memo import DICT as MEMO_DICT
 from recorder_runtime.encoder_memo import LIST as MEMO_LIST
@@ -49,12 +54,15 @@ __all__ = [
 
 # TypeKind numbers (trace-format.md §8) and the reference's lang_type names (§10.5).
 KIND_SEQ: Final = 0
+KIND_SET: Final = 1
+KIND_STRUCT: Final = 6
 KIND_INT: Final = 7
 KIND_STRING: Final = 9
 KIND_BOOL: Final = 12
 KIND_RAW: Final = 16
 KIND_TUPLE: Final = 27
 KIND_NONE: Final = 30
+KIND_ANY: Final = 32
 
 _TYPE_0: Final = ',"type_id":0}'
 _I64_MIN: Final = -(1 << 63)
@@ -70,15 +78,6 @@ _LONG_CACHE_ENTRIES: Final = 128
 #: Per-type rendering caches hold classes strongly (so an ``id`` is never reused while cached);
 #: emptied when full so classes created in a loop do not accumulate.
 _CLASS_CACHE_ENTRIES: Final = 4096
-#: A type whose ``str()`` once took longer than this is rendered with ``object.__repr__`` from
-#: then on. Pure Python cannot interrupt a running ``__repr__`` (a signal would take over the
-#: program's SIGALRM and only works in the main thread), so this bounds repetitions only.
-SLOW_RENDER_SECONDS: Final = 0.05
-#: ... and so is a type whose renderings took this long in all, at more than
-#: SLOW_AVERAGE_SECONDS each on average (a dataclass holding a big list costs a few ms at every
-#: step: never "slow" once, ruinous over a run; a cheap __repr__ called a million times is fine).
-SLOW_TYPE_TOTAL_SECONDS: Final = 1.0
-SLOW_AVERAGE_SECONDS: Final = 0.001
 #: When a scrubber is set, a cut string is scrubbed on this many characters beyond the cut,
 #: so that a secret straddling the cut is still recognised and replaced as a whole.
 _SCRUB_OVERLAP: Final = 1024
@@ -93,18 +92,28 @@ COUNTER_NAMES: Final = (
     "items_capped",  # a container shown with fewer items than it holds (max_items/budget)
     "depth_cut",  # a container below max_depth replaced by a marker
     "cycles",  # a container met again on its own path
-    "repr_failed",  # str() raised: Error "<unrepr>"
-    "slow_types",  # types whose str() exceeded SLOW_RENDER_SECONDS (then object.__repr__)
-    "repr_skipped",  # renderings replaced by object.__repr__ because the type is slow
+    "structs",  # objects recorded as a Struct of their fields
+    "fields_redacted",  # Struct fields hidden by a redaction rule (by field name)
     "encode_failed",  # an unexpected failure inside the encoder (a bug): Error marker
 )
 
 
 class TypeRegistry(Protocol):
-    """The writer's type table: one ``Type`` event per ``lang_type``, before its first use."""
+    """The writer's type table: one ``Type`` event per type, before its first use."""
 
-    def type_id(self, kind: int, lang_type: str) -> int:
-        """Register ``(kind, lang_type)`` on first use (emitting its Type event); its id."""
+    def type_id(
+        self, kind: int, lang_type: str, fields: tuple[tuple[str, int], ...] | None = None
+    ) -> int:
+        """Register a type on first use (emitting its Type event); its id. ``fields``: the
+        ``(name, type_id)`` of a Struct type's fields (``specific_info`` Struct)."""
+        ...
+
+
+class FieldPolicy(Protocol):
+    """What a filter scope says about a named value (``ScopeDecision`` in ``filters``)."""
+
+    def value_action(self, domain: str, name: str) -> str:
+        """``"allow"``, ``"redact"`` or ``"drop"`` for the value ``name`` in ``domain``."""
         ...
 
 
@@ -168,12 +177,13 @@ def _unsurrogate(text: str) -> str:
     return str.encode(text, "utf-8", "backslashreplace").decode("utf-8")
 
 
-#: Per-value traversal state, one per top-level container (never shared between threads):
-#: ``walk[0]`` is the number of items the value may still show (``max_total_items``), the
-#: rest are the ``id()`` of the containers on the current path (cycle check). A plain list
-#: because it is created for every container value and searched with ``in`` (ids are
-#: addresses, far above any budget, so the two never compare equal).
-Walk = list[int]
+#: Per-value traversal state, one per top-level value (never shared between threads):
+#: ``walk[0]`` is the number of items the value may still show (``max_total_items``),
+#: ``walk[1]`` the filter scope whose rules apply to Struct fields (or None), the rest are
+#: the ``id()`` of the containers and objects on the current path (cycle check). A plain
+#: list because it is created for every container value and searched with ``in`` (ids are
+#: addresses, far above any budget, and a scope compares by identity only).
+Walk = list[Any]
 Handler = Callable[[Any, int, "Walk | None"], str]
 
 
@@ -220,11 +230,11 @@ class ValueEncoder:
         self._ints_get = self._ints.get
         self._strs_get = self._strs.get
         self._floats_get = self._floats.get
-        # id(class) -> (class, handler); id(class) -> class for types found slow.
+        # id(class) -> (class, handler)
         self._handlers: dict[int, tuple[type, Handler]] = {}
-        self._slow: dict[int, type] = {}
-        # id(class) -> (seconds spent rendering its instances, renderings)
-        self._spent: dict[int, tuple[float, int]] = {}
+        # (id(class), field names) -> (class, Struct type id); id(class) -> layouts seen
+        self._struct_types: dict[tuple[int, tuple[str, ...]], tuple[type, int]] = {}
+        self._layouts: dict[int, tuple[type, int]] = {}
         self._by_shape: dict[int, Handler] = {
             _render.INT: self._int_subclass,
             _render.STR: self._str_subclass,
@@ -232,14 +242,20 @@ class ValueEncoder:
             _render.LIST: self._list,
             _render.DICT: self._dict,
             _render.MOCK: self._mock,
-            _render.DEFAULT: self._default_repr,
+            _render.DEFAULT: self._object,
             _render.TRUSTED: self._trusted,
             _render.FLOAT: self._float_subclass,
             _render.BYTES: self._bytes,
             _render.BYTEARRAY: self._bytearray,
             _render.COLLECTION: self._collection,
-            _render.CALL_STR: self._call_str,
+            _render.ALLOWED: self._allowed,
+            _render.CLASS: self._class,
+            _render.MODULE: self._module,
+            _render.ENUM: self._enum,
+            _render.EXCEPTION: self._exception,
+            _render.METHOD: self._method,
         }
+        self._by_shape[_render.TUPLE] = self._tuple_subclass
 
     # ------------------------------------------------------------------ public API
 
@@ -287,6 +303,14 @@ class ValueEncoder:
                 # is possible any more, only C operations. Type 0 if Object is not known yet.
                 return '{"kind":"Error","msg":"<stack exhausted>"' + (self._t_raw or _TYPE_0)
 
+    def encode_scoped(self, scope: FieldPolicy | None, value: object) -> str:
+        """Like :meth:`encode`, with ``scope``'s redaction rules applied to Struct fields by
+        name (domain ``attr``), exactly as to variables of that scope."""
+        t = type(value)
+        if t is int or t is str or t is float or t is bool or value is None or scope is None:
+            return self.encode(value)
+        return self.encode(value, 0, [self._max_total, scope])
+
     def redacted(self) -> str:
         """``Error{msg:"<redacted>"}`` of type (16, "Redacted"): a value a filter hid."""
         return '{"kind":"Error","msg":"<redacted>"' + self._tail(KIND_RAW, "Redacted")
@@ -321,10 +345,7 @@ class ValueEncoder:
     def _classified(self, t: type) -> Handler:
         """Classify a type seen for the first time (or again after a cache reset)."""
         key = id(t)
-        if self._slow.get(key) is t:
-            handler: Handler = self._slow_repr
-        else:
-            handler = self._by_shape[_render.classify(t)]
+        handler = self._by_shape[_render.classify(t)]
         if len(self._handlers) >= _CLASS_CACHE_ENTRIES:
             self._handlers.clear()
         self._handlers[key] = (t, handler)
@@ -533,7 +554,7 @@ class ValueEncoder:
             return self._depth_cut(what, n)
         key = id(v)
         if walk is None:
-            walk = [self._max_total, key]
+            walk = [self._max_total, None, key]
         elif key in walk:
             return self._cycle(what)
         else:
@@ -581,9 +602,10 @@ class ValueEncoder:
         """Items a container may show: ``max_items``, or what is left of the value's budget
         (a cut that depends on what came before: no memo entry is made below it)."""
         limit = self._max_items
-        if walk[0] < limit:
+        left: int = walk[0]
+        if left < limit:
             self._marks += 1
-            return walk[0]
+            return left
         return limit
 
     def _elements(
@@ -638,7 +660,7 @@ class ValueEncoder:
             return self._depth_cut("dict", n)
         key = id(v)
         if walk is None:
-            walk = [self._max_total, key]
+            walk = [self._max_total, None, key]
         elif key in walk:
             return self._cycle("dict")
         else:
@@ -767,12 +789,12 @@ class ValueEncoder:
         return s
 
     def _trusted(self, v: object, depth: int, walk: Walk | None) -> str:
-        """Built-ins whose ``str`` is C code over fixed-size data (functions, classes…)."""
-        return self._raw(str(v))
-
-    def _slow_repr(self, v: object, depth: int, walk: Walk | None) -> str:
-        self.counters["repr_skipped"] += 1
-        return self._raw(object.__repr__(v))
+        """Functions, builtins, complex, range: their base's C ``repr`` of fixed-size data."""
+        t = type(v)
+        if t is types.FunctionType or t is types.BuiltinFunctionType:
+            return self._raw(t.__repr__(v))
+        base: Any = complex if issubclass(t, complex) else range
+        return self._raw(base.__repr__(v))
 
     def _bytes(self, v: bytes, depth: int, walk: Walk | None) -> str:
         return self._raw(_render.bytes_text(v, self._max_chars), bounded=True)
@@ -780,62 +802,173 @@ class ValueEncoder:
     def _bytearray(self, v: bytearray, depth: int, walk: Walk | None) -> str:
         return self._raw(_render.bytearray_text(v, self._max_chars), bounded=True)
 
+    def _class(self, v: type, depth: int, walk: Walk | None) -> str:
+        """A class: ``<class 'mod.Name'>`` by ``type.__repr__``, never a metaclass's repr."""
+        return self._raw(type.__repr__(v))
+
+    def _module(self, v: object, depth: int, walk: Walk | None) -> str:
+        return self._raw(_render.module_text(v))
+
+    def _method(self, v: object, depth: int, walk: Walk | None) -> str:
+        return self._raw(_render.method_text(v))
+
+    def _enum(self, v: object, depth: int, walk: Walk | None) -> str:
+        """An enum member: ``Color.RED`` from its stored ``_name_`` (no ``__str__`` runs)."""
+        return self._raw(_render.enum_text(v, _fields.instance_dict(v, type(v))))
+
+    def _allowed(self, v: object, depth: int, walk: Walk | None) -> str:
+        """An allowlisted standard-library type (exact): its own text, which runs no program
+        code; a datetime whose ``tzinfo`` is a program class is shown by its fields."""
+        t = type(v)
+        if (_render.type_module(t), _render.type_qualname(t)) in _render.TZ_AWARE:
+            getter = _type_dict(t).get("tzinfo")
+            if getter is None or not _render.safe_tzinfo(getter.__get__(v, t)):
+                return self._object(v, depth, walk)
+        return self._raw(str(v))
+
     def _collection(self, v: object, depth: int, walk: Walk | None) -> str:
-        return self._timed(v, self._collection_text, bounded=True)
-
-    def _collection_text(self, v: object) -> str:
-        return _render.collection_text(v, self._max_items, self._max_chars)
-
-    def _call_str(self, v: object, depth: int, walk: Walk | None) -> str:
-        return self._timed(v, str, bounded=False)
-
-    def _timed(self, v: object, render: Callable[[Any], str], *, bounded: bool) -> str:
-        """Run program code that renders ``v``, contain its failures, and time it.
-
-        Any exception (even a BaseException other than KeyboardInterrupt/SystemExit) gives
-        the reference's ``Error "<unrepr>"``. A type whose rendering once took longer than
-        :data:`SLOW_RENDER_SECONDS`, or :data:`SLOW_TYPE_TOTAL_SECONDS` in all at more than
-        :data:`SLOW_AVERAGE_SECONDS` each, is not rendered by program code again.
-        """
-        start = time.perf_counter()
+        """set, frozenset, deque: the built-in text when every shown item is a plain value
+        (the reference's rendering, no program code), else a Sequence of the items."""
+        base: Any = _render.collection_base(type(v))
+        n: int = base.__len__(v)
+        # list(islice(...)) runs in C: no program code, no mutation half-way.
+        items = list(itertools.islice(base.__iter__(v), self._max_items))
+        if all(map(_is_text_atom, items)):
+            return self._raw(
+                _render.collection_text(v, self._max_items, self._max_chars), bounded=True
+            )
+        lang_type = _render.type_name(base)
+        if depth >= self._max_depth:
+            return self._depth_cut(lang_type, n)
+        key = id(v)
+        if walk is None:
+            walk = [self._max_total, None, key]
+        elif key in walk:
+            return self._cycle(lang_type)
+        else:
+            walk.append(key)
         try:
-            text = render(v)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException:
-            self._account(type(v), time.perf_counter() - start)
-            self.counters["repr_failed"] += 1
-            return self._error("<unrepr>")
-        self._account(type(v), time.perf_counter() - start)
-        return self._raw(text, bounded=bounded)
+            limit = self._limit(walk)
+            shown = items[:limit]
+            walk[0] -= len(shown)
+            body = ",".join([self.encode(x, depth + 1, walk) for x in shown])
+        finally:
+            walk.pop()
+        if len(shown) < n:
+            body = self._with_more(body, n)
+        kind = KIND_SEQ if base is collections.deque else KIND_SET
+        tail = self._tail(kind, lang_type.capitalize())
+        return '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
 
-    def _account(self, t: type, elapsed: float) -> None:
-        """Add one rendering's time to its type's total; stop rendering a slow type.
+    # ------------------------------------------------------------------ structures
 
-        Totals are keyed by ``id(t)`` without keeping ``t``: a class reborn at the same
-        address inherits a total, which can only make the budget stricter.
+    def _object(self, v: object, depth: int, walk: Walk | None) -> str:
+        """Any other object: a Struct of its stored fields; ``object.__repr__`` text (type and
+        identity, no program code) when it stores none."""
+        t = type(v)
+        fields = _fields.instance_fields(v, t)
+        if not fields:
+            return self._default_repr(v, depth, walk)
+        return self._struct(v, t, fields, depth, walk)
+
+    def _exception(self, v: BaseException, depth: int, walk: Walk | None) -> str:
+        """An exception: a Struct of its ``args`` and its own fields, named by its class."""
+        t = type(v)
+        return self._struct(v, t, _fields.exception_fields(v, t), depth, walk)
+
+    def _tuple_subclass(self, v: tuple[Any, ...], depth: int, walk: Walk | None) -> str:
+        """A named tuple is a Struct of its named fields; other tuple subclasses a Tuple."""
+        t = type(v)
+        names = _fields.namedtuple_fields(t)
+        if names is None:
+            return self._tuple(v, depth, walk)
+        values = tuple.__getitem__(v, slice(0, len(names)))
+        return self._struct(v, t, list(zip(names, values, strict=True)), depth, walk)
+
+    def _struct(
+        self, v: object, t: type, fields: list[tuple[str, Any]], depth: int, walk: Walk | None
+    ) -> str:
+        """``Struct`` of ``fields`` (name, value) in a Type of kind Struct naming them.
+
+        Caps and cycles apply as to containers; a field whose name a redaction rule of the
+        current scope matches (domain ``attr``) is redacted or dropped like a variable.
         """
-        spent = self._spent
-        key = id(t)
-        total, count = spent.get(key, (0.0, 0))
-        total += elapsed
-        count += 1
-        if elapsed > SLOW_RENDER_SECONDS or (
-            total > SLOW_TYPE_TOTAL_SECONDS and total > count * SLOW_AVERAGE_SECONDS
-        ):
-            self._mark_slow(t)
-        if len(spent) >= _CLASS_CACHE_ENTRIES:
-            spent.clear()
-        spent[key] = (total, count)
+        name = _render.type_qualname(t)
+        n = len(fields)
+        if depth >= self._max_depth:
+            return self._depth_cut(name, n)
+        key = id(v)
+        if walk is None:
+            walk = [self._max_total, None, key]
+        elif key in walk:
+            return self._cycle(name)
+        else:
+            walk.append(key)
+        names: list[str] = []
+        texts: list[str] = []
+        try:
+            limit = self._limit(walk)
+            shown = fields[:limit]
+            walk[0] -= len(shown)
+            scope: FieldPolicy | None = walk[1]
+            for field, value in shown:
+                action = "allow" if scope is None else scope.value_action("attr", field)
+                if action == "drop":
+                    continue
+                names.append(field)
+                if action == "redact":
+                    self.counters["fields_redacted"] += 1
+                    texts.append(self.redacted())
+                else:
+                    texts.append(self.encode(value, depth + 1, walk))
+        finally:
+            walk.pop()
+        if len(shown) < n:
+            self.counters["items_capped"] += 1
+            names.append("…")
+            texts.append(self._error(f"<truncated: {n} fields>"))
+        self.counters["structs"] += 1
+        type_id = self._struct_type(t, name, tuple(names))
+        return '{"kind":"Struct","field_values":[%s],"type_id":%d}' % (",".join(texts), type_id)
 
-    def _mark_slow(self, t: type) -> None:
-        """Render ``t``'s instances with ``object.__repr__`` from now on."""
-        if self._slow.get(id(t)) is not t:
-            self.counters["slow_types"] += 1
-            if len(self._slow) >= _CLASS_CACHE_ENTRIES:
-                self._slow.clear()
-            self._slow[id(t)] = t
-            self._handlers[id(t)] = (t, self._slow_repr)
+    def _struct_type(self, t: type, name: str, names: tuple[str, ...]) -> int:
+        """The Struct type of one field layout of class ``t`` (registered on first use).
+
+        Each distinct layout is its own type; the second and later layouts of a class are
+        named ``Name#2``, ``Name#3``… so that type names stay unique in the trace.
+        """
+        key = (id(t), names)
+        entry = self._struct_types.get(key)
+        if entry is not None and entry[0] is t:
+            return entry[1]
+        any_id = self._type_id(KIND_ANY, "Any")
+        seen = self._layouts.get(id(t))
+        count = seen[1] + 1 if seen is not None and seen[0] is t else 1
+        lang_type = name if count == 1 else f"{name}#{count}"
+        try:
+            tid = self._types.type_id(KIND_STRUCT, lang_type, tuple((f, any_id) for f in names))
+        except RecursionError:
+            raise
+        except BaseException as exc:
+            self._registry_error = exc
+            raise
+        if len(self._struct_types) >= _CLASS_CACHE_ENTRIES:
+            self._struct_types.clear()
+            self._layouts.clear()
+        self._struct_types[key] = (t, tid)
+        self._layouts[id(t)] = (t, count)
+        return tid
+
+
+_type_dict = type.__dict__["__dict__"].__get__
+
+
+def _is_text_atom(x: object) -> bool:
+    """A value whose built-in repr runs no program code (identity tests only, no hashing)."""
+    t = type(x)
+    return (
+        t is int or t is str or t is float or t is bool or x is None or t is bytes or t is complex
+    )
 
 
 #: Passed as ``misses`` when no memo entry is being built; never appended to.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import sys
 import types
 from typing import Any, Final
 
@@ -36,19 +37,24 @@ TUPLE: Final = 3  #: tuple subclass (namedtuple…): ``Tuple``
 LIST: Final = 4  #: list subclass: ``Sequence`` (List)
 DICT: Final = 5  #: dict subclass (OrderedDict, defaultdict, Counter…): ``Sequence`` (Dict)
 MOCK: Final = 6  #: anything from ``unittest.mock``: identity only, never touched (fact V5)
-DEFAULT: Final = 7  #: no ``__str__``/``__repr__`` other than object's: ``object.__repr__``
+DEFAULT: Final = 7  #: any other object: a ``Struct`` of its fields (encoder_fields)
 FLOAT: Final = 8  #: float (or subclass without its own text): ``float.__repr__``
 BYTES: Final = 9  #: bytes without an own text: sliced, then ``bytes.__repr__``
 BYTEARRAY: Final = 10  #: bytearray without an own text: sliced, then ``bytearray.__repr__``
-COLLECTION: Final = 11  #: set, frozenset, deque without an own text: sliced when too long
-CALL_STR: Final = 12  #: anything else: ``str(v)`` under the per-type time budget
-TRUSTED: Final = 13  #: functions, classes, complex, range: C ``str`` of fixed-size data
+COLLECTION: Final = 11  #: set, frozenset, deque: text when all items are atoms, else a Sequence
+ALLOWED: Final = 12  #: an allowlisted standard-library type whose text runs no program code
+TRUSTED: Final = 13  #: functions, builtins, complex, range: C ``repr`` of fixed-size data
+CLASS: Final = 14  #: a class (any metaclass): ``type.__repr__``, never the metaclass's
+MODULE: Final = 15  #: a module: ``<module 'name'>`` built from its own ``__dict__``
+ENUM: Final = 16  #: an ``enum.Enum`` member: ``Class.NAME`` from its stored ``_name_``
+EXCEPTION: Final = 17  #: an exception: a ``Struct`` of its ``args`` and its own fields
+METHOD: Final = 18  #: a bound method: ``<bound method Qual>`` (its repr would run ``repr(self)``)
 
 _MOCK_MODULE: Final = "unittest.mock"
-#: Built-in classes whose text is produced without program code, or boundedly. A tuple
-#: searched by identity: hashing a class would run its metaclass's ``__hash__``.
-_BOUNDED_PROVIDERS: Final[tuple[tuple[type, int], ...]] = (
-    (object, DEFAULT),
+#: Built-in bases whose instances are rendered by the base's own C code (a subclass's
+#: overrides never run). A tuple searched by identity: hashing a class would run its
+#: metaclass's ``__hash__``.
+_BOUNDED_BASES: Final[tuple[tuple[type, int], ...]] = (
     (float, FLOAT),
     (bytes, BYTES),
     (bytearray, BYTEARRAY),
@@ -57,15 +63,55 @@ _BOUNDED_PROVIDERS: Final[tuple[tuple[type, int], ...]] = (
     (collections.deque, COLLECTION),
     (types.FunctionType, TRUSTED),
     (types.BuiltinFunctionType, TRUSTED),
-    (type, TRUSTED),
     (complex, TRUSTED),
     (range, TRUSTED),
 )
 
-#: Integers up to this many bits (about 3,900 decimal digits) are rendered in decimal, like
-#: the reference; larger ones in bounded hexadecimal, because the decimal conversion is
-#: quadratic and refused beyond ``sys.get_int_max_str_digits()`` (4,300 by default).
-DECIMAL_INT_MAX_BITS: Final = 13_000
+#: The allowlist: standard-library types (matched EXACTLY, never subclasses) whose text is
+#: produced by their own standard-library code without running program code or changing
+#: state. Keyed by ``(module, qualname)`` and confirmed by identity against the module that
+#: is already imported, so the recorder never imports one of them itself.
+ALLOWLIST: Final[frozenset[tuple[str, str]]] = frozenset(
+    {
+        ("datetime", "date"),
+        ("datetime", "datetime"),
+        ("datetime", "time"),
+        ("datetime", "timedelta"),
+        ("datetime", "timezone"),
+        ("decimal", "Decimal"),
+        ("fractions", "Fraction"),
+        ("uuid", "UUID"),
+        ("pathlib", "PurePath"),
+        ("pathlib", "PurePosixPath"),
+        ("pathlib", "PureWindowsPath"),
+        ("pathlib", "Path"),
+        ("pathlib", "PosixPath"),
+        ("pathlib", "WindowsPath"),
+        ("re", "Pattern"),
+        ("re", "Match"),
+        ("ipaddress", "IPv4Address"),
+        ("ipaddress", "IPv6Address"),
+        ("ipaddress", "IPv4Network"),
+        ("ipaddress", "IPv6Network"),
+        ("zoneinfo", "ZoneInfo"),
+    }
+)
+#: Allowlisted types that hold a ``tzinfo``: their text calls ``tzinfo.utcoffset()``, which
+#: is program code unless the tzinfo is itself a standard one (see :func:`safe_tzinfo`).
+TZ_AWARE: Final[frozenset[tuple[str, str]]] = frozenset(
+    {("datetime", "datetime"), ("datetime", "time")}
+)
+
+_type_module = type.__dict__["__module__"].__get__
+_type_qualname = type.__dict__["__qualname__"].__get__
+
+
+def type_module(cls: type) -> object:
+    """The class's ``__module__`` (C-level read; may be any object a class body stored)."""
+    try:
+        return _type_module(cls)
+    except Exception:
+        return None
 
 
 def type_name(cls: type) -> str:
@@ -74,14 +120,26 @@ def type_name(cls: type) -> str:
     return name if type(name) is str else "?"
 
 
+def type_qualname(cls: type) -> str:
+    """The class's ``__qualname__`` (C-level read; ``?`` when it is not a str)."""
+    try:
+        name = _type_qualname(cls)
+    except Exception:
+        return type_name(cls)
+    return name if type(name) is str else type_name(cls)
+
+
 def classify(cls: type) -> int:
     """Decide how instances of ``cls`` are rendered; one of the constants above.
 
-    The order follows the reference recorder (§10.5: int, str, tuple, list, dict before the
-    textual fallback), so ``IntEnum`` members are ``Int`` and namedtuples are ``Tuple``.
-    ``issubclass`` with a built-in class as second argument never consults a user
-    ``__subclasscheck__``: CPython walks the real ``tp_mro``.
+    Nothing here, nor in the handler chosen, runs program code (ADR 0010): classes are shown
+    by ``type.__repr__``, built-in containers and their subclasses through the built-in
+    methods, allowlisted standard-library types by their own text, and every other object
+    as a ``Struct`` of its fields. ``issubclass`` with a built-in class as second argument
+    never consults a user ``__subclasscheck__``: CPython walks the real ``tp_mro``.
     """
+    if issubclass(cls, type):
+        return CLASS
     if issubclass(cls, int):
         return INT
     if issubclass(cls, str):
@@ -95,11 +153,104 @@ def classify(cls: type) -> int:
     mro = _type_mro(cls)
     if _is_mock(mro):
         return MOCK
-    provider = _text_provider(mro)
-    for klass, shape in _BOUNDED_PROVIDERS:
-        if provider is klass:
+    if issubclass(cls, BaseException):
+        return EXCEPTION
+    if issubclass(cls, types.ModuleType):
+        return MODULE
+    if cls is types.MethodType:
+        return METHOD
+    if _is_enum(mro):
+        return ENUM
+    if _is_allowed(cls):
+        return ALLOWED
+    for base, shape in _BOUNDED_BASES:
+        if issubclass(cls, base):
             return shape
-    return CALL_STR
+    return DEFAULT
+
+
+def _is_allowed(cls: type) -> bool:
+    """True when ``cls`` is exactly one of the :data:`ALLOWLIST` types."""
+    try:
+        key = (_type_module(cls), _type_qualname(cls))
+    except Exception:
+        return False
+    if type(key[0]) is not str or type(key[1]) is not str or key not in ALLOWLIST:
+        return False
+    module = sys.modules.get(key[0])
+    if module is None:
+        return False
+    return _module_dict(module).get(key[1]) is cls
+
+
+def _is_enum(mro: tuple[type, ...]) -> bool:
+    """True when ``enum.Enum`` (already imported by the program) is in the MRO."""
+    module = sys.modules.get("enum")
+    if module is None:
+        return False
+    enum_class = _module_dict(module).get("Enum")
+    return any(klass is enum_class for klass in mro)
+
+
+def _module_dict(module: object) -> dict[str, Any]:
+    """A module's own namespace, read with the C getter (no module ``__getattr__``)."""
+    getter: Any = _MODULE_DICT
+    namespace = getter.__get__(module)
+    return namespace if type(namespace) is dict else {}
+
+
+_MODULE_DICT: Final = vars(types.ModuleType)["__dict__"]
+
+
+def safe_tzinfo(tzinfo: object) -> bool:
+    """True when rendering a datetime with this ``tzinfo`` runs no program code."""
+    if tzinfo is None or type(tzinfo) is _timezone_type():
+        return True
+    zoneinfo = sys.modules.get("zoneinfo")
+    return zoneinfo is not None and type(tzinfo) is _module_dict(zoneinfo).get("ZoneInfo")
+
+
+def _timezone_type() -> object:
+    module = sys.modules.get("datetime")
+    return None if module is None else _module_dict(module).get("timezone")
+
+
+def module_text(module: object) -> str:
+    """``<module 'name'>`` or ``<module 'name' from 'file'>``, from the module's own dict.
+
+    ``repr(module)`` goes through ``importlib``, the module's loader and spec, which a
+    program may replace; the two entries read here are plain dict reads.
+    """
+    namespace = _module_dict(module)
+    name = namespace.get("__name__")
+    name = name if type(name) is str else "?"
+    file = namespace.get("__file__")
+    if type(file) is str:
+        return f"<module {name!r} from {file!r}>"
+    return f"<module {name!r}>"
+
+
+def enum_text(member: object, instance_dict: dict[str, Any] | None) -> str:
+    """``Class.NAME`` of an enum member, from its stored ``_name_`` (no ``__str__`` runs)."""
+    name = instance_dict.get("_name_") if instance_dict is not None else None
+    cls_name = type_name(type(member))
+    return f"{cls_name}.{name}" if type(name) is str else f"<{cls_name} member>"
+
+
+def method_text(method: object) -> str:
+    """``<bound method Qual>``: a bound method's repr would run ``repr(self)``."""
+    func = types.MethodType.__dict__["__func__"].__get__(method)
+    if type(func) is types.FunctionType:
+        qualname = types.FunctionType.__dict__["__qualname__"].__get__(func)
+        if type(qualname) is str:
+            return f"<bound method {qualname}>"
+    return "<bound method>"
+
+
+#: Integers up to this many bits (about 3,900 decimal digits) are rendered in decimal, like
+#: the reference; larger ones in bounded hexadecimal, because the decimal conversion is
+#: quadratic and refused beyond ``sys.get_int_max_str_digits()`` (4,300 by default).
+DECIMAL_INT_MAX_BITS: Final = 13_000
 
 
 def _is_mock(mro: tuple[type, ...]) -> bool:
@@ -113,17 +264,6 @@ def _is_mock(mro: tuple[type, ...]) -> bool:
         if type(module) is str and module == _MOCK_MODULE:
             return True
     return False
-
-
-def _text_provider(mro: tuple[type, ...]) -> type | None:
-    """The class whose ``__str__`` (or, when that is object's, ``__repr__``) ``str()`` runs."""
-    for name in ("__str__", "__repr__"):
-        for klass in mro:
-            if name in _type_dict(klass):
-                if klass is not object or name == "__repr__":
-                    return klass
-                break
-    return None
 
 
 def mock_text(value: object) -> str:
@@ -165,10 +305,10 @@ def collection_text(value: object, items: int, cap: int) -> str:
     ``cap`` characters kept (plus a marker holding the true size).
 
     Short collections use the built-in repr itself (identical to what the reference shows);
-    long ones render their first ``items`` elements the same way. Element reprs are program
-    code, so the caller times this call.
+    long ones render their first ``items`` elements the same way. The caller has checked that
+    the elements are plain values, whose reprs run no program code.
     """
-    base: Any = _collection_base(type(value))
+    base: Any = collection_base(type(value))
     size: int = base.__len__(value)
     if size <= items:
         text: str = base.__repr__(value)
@@ -187,7 +327,7 @@ def collection_text(value: object, items: int, cap: int) -> str:
     return f"{name}([{body}{more}])"
 
 
-def _collection_base(cls: type) -> type:
+def collection_base(cls: type) -> type:
     """The built-in collection class ``cls`` derives from (set, frozenset or deque)."""
     if issubclass(cls, set):
         return set

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from itertools import repeat
 from operator import is_
 from types import BuiltinFunctionType, CodeType, FrameType, FunctionType, ModuleType
 from typing import TYPE_CHECKING, Any, Final
@@ -66,6 +68,12 @@ def call_text(function_id: int, args: Sequence[tuple[int, str]]) -> str:
 _REDACT: Final = -1
 _DROP: Final = -2
 
+#: Which module globals a step inside a function shows (policy field ``globals``).
+GLOBALS_MODES: Final = ("referenced", "all", "none")
+#: Stands for a referenced global the module does not define (yet).
+_MISSING: Final = object()
+_MISSINGS: Final = repeat(_MISSING)
+
 
 class CodeInfo:
     """Everything static about one recorded code object, computed once."""
@@ -75,9 +83,11 @@ class CodeInfo:
         "arg_names",
         "code",
         "decision",
+        "encode",
         "function_id",
         "global_block",
         "global_ids",
+        "global_names",
         "is_module",
         "line",
         "local_names",
@@ -110,6 +120,24 @@ class CodeInfo:
         self.local_names = frozenset(code.co_varnames + code.co_cellvars + code.co_freevars)
         self.ret_action = "allow"
         self.step_text = ""
+        # the globals a step shows: None = every module global; set by EventRecorder
+        self.global_names: tuple[str, ...] | None = None
+        self.encode: Callable[[object], str] = str
+
+
+def referenced_names(code: CodeType) -> tuple[str, ...]:
+    """The global names ``code`` and the code objects nested in it can read (``co_names``),
+    in order of first appearance; a superset of the globals a step can see (attribute
+    names are among them, and only those that are module globals are shown)."""
+    seen: dict[str, None] = {}
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        for name in current.co_names:
+            seen.setdefault(name, None)
+        pending.extend(const for const in current.co_consts if type(const) is CodeType)
+    seen.pop("__builtins__", None)
+    return tuple(seen)
 
 
 class GlobalBlock:
@@ -137,8 +165,10 @@ class GlobalBlock:
         self.shadowable: list[tuple[str, int, Any]] = []
 
 
-_STABLE_TYPES: dict[type, bool] = {
-    t: True
+#: Types whose encoding cannot change while the value stays the same object, by ``id``
+#: (looking a class up by itself would hash it, which can run a metaclass ``__hash__``).
+_STABLE_TYPES: Final[dict[int, type]] = {
+    id(t): t
     for t in (
         int,
         float,
@@ -157,18 +187,9 @@ _STABLE_TYPES: dict[type, bool] = {
 
 
 def _renders_stably(value: object) -> bool:
-    """True when ``str(value)`` cannot change while ``value`` stays the same object."""
+    """True when the encoding of ``value`` cannot change while it stays the same object."""
     kind = type(value)
-    known = _STABLE_TYPES.get(kind)
-    if known is not None:
-        return known
-    try:
-        stable = kind.__repr__ is object.__repr__ and kind.__str__ is object.__str__
-    except Exception:  # a hostile metaclass: never cache
-        stable = False
-    if len(_STABLE_TYPES) < 4096:
-        _STABLE_TYPES[kind] = stable
-    return stable
+    return _STABLE_TYPES.get(id(kind)) is kind
 
 
 def signature_order(code: CodeType) -> tuple[str, ...]:
@@ -205,6 +226,7 @@ class EventRecorder:
         program: str,
         activation_path: str | None,
         encode: Callable[[object], str] | None = None,
+        globals_mode: str = "referenced",
     ) -> None:
         self.writer = writer
         self.encoder = encoder
@@ -226,8 +248,10 @@ class EventRecorder:
         self.steps = 0
         self._secret_epoch = 0
         self._secrets_seen: set[str] = set()
+        self._custom_encode = encode
         self._encode = encode if encode is not None else encoder.encode
         self._extend = writer.extend
+        self.globals_mode = globals_mode
 
     # ----------------------------------------------------------------- set-up
 
@@ -258,6 +282,12 @@ class EventRecorder:
         info = CodeInfo(code, decision, trace)
         if decision is not None:
             info.ret_action = decision.value_action("ret", info.name)
+        if self._custom_encode is None and decision is not None:
+            info.encode = partial(self.encoder.encode_scoped, decision)
+        else:
+            info.encode = self._encode
+        if not info.is_module and self.globals_mode != "all":
+            info.global_names = referenced_names(code) if self.globals_mode == "referenced" else ()
         self._infos[code] = info
         return info
 
@@ -289,7 +319,7 @@ class EventRecorder:
         if self.active:
             info, parts = self._prologue(code, frame)
             variable_id = self.writer.variable_id("exception")
-            encoded = self._encode(exc)
+            encoded = info.encode(exc)
             parts.append(VALUE % (variable_id, encoded))
             self._open_call(code, info, parts, ((variable_id, encoded),))
 
@@ -413,7 +443,7 @@ class EventRecorder:
             local_values: Mapping[str, Any] = frame.f_locals
         except Exception:  # a frame whose locals cannot be materialised: record no args
             return args
-        encode = self._encode
+        encode = info.encode
         for name, variable_id in zip(info.arg_names, arg_ids, strict=True):
             if variable_id == _DROP:
                 continue
@@ -436,7 +466,7 @@ class EventRecorder:
             global_values = frame.f_globals
         except Exception:  # unusual namespaces (a non-mapping __prepare__): record the step only
             return
-        encode = self._encode
+        encode = info.encode
         append = parts.append
         prefixes = info.local_prefixes
         try:
@@ -451,9 +481,16 @@ class EventRecorder:
                 else:
                     self._special_local(info, name, value, parts)
         global_block = info.global_block
+        names = info.global_names
         try:
-            keys = tuple(global_values)
-            values = tuple(global_values.values())
+            if names is None:
+                keys: tuple[Any, ...] = tuple(global_values)
+                values = tuple(global_values.values())
+            elif names:
+                keys = names
+                values = tuple(map(global_values.get, names, _MISSINGS))
+            else:
+                return
         except Exception:
             return
         if (
@@ -487,7 +524,7 @@ class EventRecorder:
             variable_id = self._variable_id(info, {}, "local", name)
             if variable_id >= 0:
                 prefix = info.local_prefixes[name] = value_prefix(variable_id)
-                parts.append(prefix + self._encode(value) + CLOSE)
+                parts.append(prefix + info.encode(value) + CLOSE)
                 return
             marker = info.local_special[name] = variable_id
         if marker == _REDACT:
@@ -501,9 +538,9 @@ class EventRecorder:
         ids = info.global_ids
         local_names = info.local_names
         stable: list[str] = []
-        encode = self._encode
+        encode = info.encode
         for name, value in zip(keys, values, strict=True):
-            if type(name) is not str:
+            if type(name) is not str or value is _MISSING:
                 continue
             variable_id = ids.get(name)
             if variable_id is None:
@@ -551,7 +588,7 @@ class EventRecorder:
     def _encode_return(self, info: CodeInfo, value: object) -> str:
         action = info.ret_action
         if action == "allow":
-            return self._encode(value)
+            return info.encode(value)
         if action == "redact":
             return self._redacted(info, value)
         return self.encoder.dropped()

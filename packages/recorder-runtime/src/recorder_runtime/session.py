@@ -216,6 +216,7 @@ class TraceSession:
             encode=self._encode_with_failpoint()
             if self.failpoints.enabled("encoder.encode")
             else None,
+            globals_mode=getattr(self.config.policy, "globals", "referenced"),
         )
         self.recorder = recorder
         recorder.begin()

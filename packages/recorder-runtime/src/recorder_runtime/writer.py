@@ -93,6 +93,7 @@ class BoundOS:
     fsync = os.fsync
     fchmod = os.fchmod
     lseek = os.lseek
+    ftruncate = os.ftruncate
     stat = os.stat
     lstat = os.lstat
     chmod = os.chmod
@@ -227,17 +228,27 @@ class TraceWriter:
             self._variable_ids, name, '{"VariableName":' + json_string(name) + "}"
         )
 
-    def type_id(self, kind: int, lang_type: str, specific_info: str = NONE_TYPE_JSON) -> int:
+    def type_id(
+        self, kind: int, lang_type: str, fields: tuple[tuple[str, int], ...] | None = None
+    ) -> int:
         """Dense id of a type; the first time, appends its ``Type`` event.
 
-        Keyed by ``(kind, lang_type, specific_info)`` rather than by ``lang_type`` alone (the
-        0.14 writer's key): two different types never share a record, and the stream stays
-        valid because every id is still defined before use.
+        ``fields`` (name, type id) make it a Struct type (``specific_info`` Struct). Keyed by
+        ``(kind, lang_type, fields)`` rather than by ``lang_type`` alone (the 0.14 writer's
+        key): two different types never share a record, and the stream stays valid because
+        every id is still defined before use.
         """
-        key = (kind, lang_type, specific_info)
+        key = (kind, lang_type, fields)
         tid = self._type_ids.get(key)
         if tid is not None:
             return tid
+        if fields is None:
+            specific_info = NONE_TYPE_JSON
+        else:
+            specific_info = '{"kind":"Struct","fields":[%s]}' % ",".join(
+                '{"name":%s,"type_id":%d}' % (json_string(name), type_id)
+                for name, type_id in fields
+            )
         text = (
             f'{{"Type":{{"kind":{kind:d},"lang_type":{json_string(lang_type)},'
             f'"specific_info":{specific_info}}}}}'
