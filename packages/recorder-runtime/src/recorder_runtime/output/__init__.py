@@ -1,0 +1,1 @@
+"""Writing traces: the per-format grammars, streams and readers (``json``, ``binary``)."""

@@ -1,0 +1,4 @@
+"""CodeTracer Binary v1 (``trace.bin``): CBOR events in a seekable zstd stream.
+
+See docs/adr for the format decisions (zstd library, CBOR by hand, frames, seek table).
+"""
