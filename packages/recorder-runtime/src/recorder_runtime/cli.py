@@ -31,7 +31,10 @@ from typing import NoReturn, Protocol, TextIO
 from recorder_errors import ErrorCode, RecorderError, enverr, from_exception, usage
 
 from . import __version__
+from .config.arguments import EPILOG as POLICY_EPILOG
+from .config.arguments import FLAG_SOURCES, add_policy_arguments, policy_overrides
 from .logs import get_logger, install_cli_handler, remove_cli_handler, run_id, set_trace_id
+from .output import formats
 from .policy import Policy, parse_bool, resolve_policy
 from .runner import (
     SIGINT_STATUS,
@@ -46,8 +49,7 @@ __all__ = ["DISABLED_ENV_VAR", "main"]
 
 DISABLED_ENV_VAR = "CODETRACER_PYTHON_RECORDER_DISABLED"
 DEFAULT_TRACE_DIR = "trace-out"
-SUPPORTED_FORMATS = ("json",)
-KNOWN_FORMATS = ("json", "binary")
+INSPECT_COMMAND = "inspect"
 
 log = get_logger("cli")
 
@@ -119,33 +121,20 @@ class _Parser(argparse.ArgumentParser):
         raise _ParserExit(status)
 
 
-# Policy flags: dest -> the flag named in error messages.
-_POLICY_FLAGS = {
-    "on_recorder_error": "--on-recorder-error",
-    "require_trace": "--require-trace",
-    "keep_partial_trace": "--keep-partial-trace",
-    "log_level": "--log-level",
-    "log_file": "--log-file",
-    "json_errors": "--json-errors",
-    "propagate_script_exit": "--propagate-script-exit",
-    "io_capture": "--io-capture",
-    "trace_filter": "--trace-filter",
-    "backend": "--backend",
-    "max_depth": "--max-depth",
-    "max_items": "--max-items",
-    "max_string_length": "--max-string-length",
-}
-
-
 def _build_parser(prog: str) -> tuple[_Parser, list[argparse.Action]]:
-    """The parser for the recorder's own options, and its actions (for the argv splitter)."""
+    """The parser for the recorder's own options, and its actions (for the argv splitter).
+
+    The policy options come from the table in ``config/fields.py``.
+    """
     parser = _Parser(
         prog=prog,
         usage=f"{prog} [options] SCRIPT [ARGS...] | {prog} [options] -m MODULE [ARGS...]",
         description=(
-            "Record a Python program into a CodeTracer trace. Everything after SCRIPT "
+            "Record a Python program into a CodeTracer trace. Everything after SCRIPT\n"
             "(or -m MODULE) is passed to the program untouched."
         ),
+        epilog=POLICY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
         add_help=False,
     )
@@ -154,47 +143,24 @@ def _build_parser(prog: str) -> tuple[_Parser, list[argparse.Action]]:
         add("-h", "--help", action="help", help="show this help and exit"),
         add("--version", action="version", version=f"%(prog)s {__version__}"),
         add("-m", dest="module", metavar="MODULE", help="record a module, as python -m does"),
-        add("--trace-dir", metavar="DIR", help=f"output directory (default ./{DEFAULT_TRACE_DIR})"),
-        add("--format", default="json", help="trace format: json (default)"),
-        add("--activation-path", metavar="PATH", help="start recording when this file runs"),
-        add("--on-recorder-error", metavar="abort|disable", help="policy on recorder failure"),
-        *_bool_flag(parser, "require_trace", "--require-trace", "fail when no trace is produced"),
-        *_bool_flag(
-            parser, "keep_partial_trace", "--keep-partial-trace", "keep a failed trace, marked"
-        ),
-        add("--log-level", metavar="LEVEL", help="debug|info|warning|error|critical"),
-        add("--log-file", metavar="PATH", help="append recorder logs to PATH instead of stderr"),
-        *_bool_flag(parser, "json_errors", "--json-errors", "end stderr with a JSON error line"),
-        *_bool_flag(
-            parser,
-            "propagate_script_exit",
-            "--propagate-script-exit",
-            "exit with the script's status",
-        ),
-        add("--io-capture", metavar="off|proxies|proxies+fd", help="program output capture"),
         add(
-            "--trace-filter",
-            action="append",
-            metavar="PATH",
-            help="trace filter file (repeatable; 'a.toml::b.toml' splits)",
+            "--trace-dir", metavar="DIR", help=f"output directory (default: ./{DEFAULT_TRACE_DIR})"
         ),
-        add("--backend", metavar="auto|monitoring|settrace", help="recording backend"),
-        add("--max-depth", metavar="N", help="value capture: nesting depth"),
-        add("--max-items", metavar="N", help="value capture: items per container"),
-        add("--max-string-length", metavar="N", help="value capture: characters per string"),
+        add(
+            "--format",
+            default=formats.DEFAULT_FORMAT,
+            help="trace format: "
+            + "; ".join(f"{f.name} = {f.events_file}" for f in formats.FORMATS.values())
+            + f" (default: {formats.DEFAULT_FORMAT}; `convert` turns one into the other)",
+        ),
+        add(
+            "--activation-path",
+            metavar="PATH",
+            help="start recording when this file runs (default: the script)",
+        ),
+        *add_policy_arguments(parser),
     ]
     return parser, actions
-
-
-def _bool_flag(
-    parser: argparse.ArgumentParser, dest: str, flag: str, help_text: str
-) -> list[argparse.Action]:
-    """``--flag`` / ``--no-flag`` storing True/False, default None (= not given)."""
-    negative = "--no-" + flag[2:]
-    return [
-        parser.add_argument(flag, dest=dest, action="store_const", const=True, help=help_text),
-        parser.add_argument(negative, dest=dest, action="store_const", const=False, help="off"),
-    ]
 
 
 @dataclass
@@ -273,7 +239,7 @@ _HINTS: dict[str, str] = {
     ErrorCode.TRACE_DIR_CREATE_FAILED.value: "check that the parent directory is writable",
     ErrorCode.NO_SPACE.value: "free disk space, or write the trace elsewhere with --trace-dir",
     ErrorCode.TRACE_MISSING.value: "check --activation-path, or drop --require-trace",
-    ErrorCode.UNSUPPORTED_FORMAT.value: "use --format json",
+    ErrorCode.UNSUPPORTED_FORMAT.value: "use --format json or --format binary",
     ErrorCode.CALLBACK_FAILED.value: "a recorder bug; --on-recorder-error=disable "
     "keeps the program running without the recorder",
     ErrorCode.UNKNOWN.value: "a recorder bug; please report it with the log from "
@@ -385,8 +351,8 @@ class _Run:
         return self._record(namespace, policy, trace_format, target, command.args)
 
     def _policy(self, namespace: argparse.Namespace) -> Policy:
-        overrides = {name: getattr(namespace, name) for name in _POLICY_FLAGS}
-        sources = dict(_POLICY_FLAGS)
+        overrides = policy_overrides(namespace)
+        sources = dict(FLAG_SOURCES)
         forced = self.forced_backend
         if forced is not None:
             given = namespace.backend
@@ -398,7 +364,7 @@ class _Run:
                 )
             overrides["backend"] = forced
             sources["backend"] = self.prog
-        return resolve_policy(overrides, sources=sources)
+        return resolve_policy(overrides, sources=sources, command_line=True)
 
     @staticmethod
     def _resolve(command: _CommandLine) -> Target:
@@ -585,23 +551,8 @@ def _classify(exc: BaseException) -> RecorderError:
 
 
 def _check_format(value: str) -> str:
-    """Only ``json`` is written today; ``binary`` is named but not implemented."""
-    fmt = value.strip().lower()
-    if fmt in SUPPORTED_FORMATS:
-        return fmt
-    if fmt in KNOWN_FORMATS:
-        raise usage(
-            ErrorCode.UNSUPPORTED_FORMAT,
-            f"trace format {value!r} is not implemented yet",
-            format=value,
-            hint="use --format json",
-        )
-    raise usage(
-        ErrorCode.UNSUPPORTED_FORMAT,
-        f"unknown trace format {value!r}",
-        format=value,
-        hint="use --format json",
-    )
+    """The registry's name of the format asked for (usage error if it is unknown)."""
+    return formats.lookup(value).name
 
 
 def _recorder_disabled() -> bool:
@@ -628,6 +579,10 @@ def main(
     runs the program's atexit handlers before its own final lines.
     """
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if _is_inspect_command(arguments):
+        from .tools.inspect import main as inspect_main
+
+        return inspect_main(arguments[1:], prog=f"{prog} inspect")
     diagnostics = _Diagnostics(sys.stderr, json_errors=False)
     run = _Run(prog, forced_backend, session_factory or _default_session_factory, diagnostics)
     run.owns_process = argv is None
@@ -650,6 +605,18 @@ def main(
         _flush(sys.stdout)
         remove_cli_handler()
         set_trace_id(None)
+
+
+def _is_inspect_command(arguments: Sequence[str]) -> bool:
+    """``inspect TRACE_DIR``: the first argument is exactly ``inspect`` and no such file exists.
+
+    A script literally named ``inspect`` in the current directory is still recorded as
+    before (``recorder-runtime inspect``); ``./inspect`` or ``-- inspect`` always mean the
+    script.
+    """
+    return bool(arguments) and arguments[0] == INSPECT_COMMAND and not os.path.exists(
+        INSPECT_COMMAND
+    )
 
 
 def _flush(stream: TextIO | None) -> None:
