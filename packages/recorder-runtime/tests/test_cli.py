@@ -216,7 +216,7 @@ def test_usage_errors_create_nothing_and_write_nothing_to_stdout(tmp_path: Path)
     write(tmp_path / "ok.py", "print('ran')\n")
     cases = [
         ["--bogus", "ok.py"],
-        ["--format", "binary", "ok.py"],
+        ["--format", "yaml", "ok.py"],
         ["--on-recorder-error=maybe", "ok.py"],
         ["nope.py"],
         ["-m", "no_such_module_abc"],

@@ -189,7 +189,7 @@ def test_sys_exit_finishes_with_its_status(h: Harness) -> None:
 
 def test_format_is_checked_before_a_session_exists(h: Harness) -> None:
     h.script("ok.py", "")
-    for fmt in ("binary", "yaml"):
+    for fmt in ("yaml", "capnp"):
         run = h.run("--format", fmt, "ok.py")
         assert run.status == 2
         assert run.recorder_errors()[0].startswith("recorder: ERR_UNSUPPORTED_FORMAT:")

@@ -27,7 +27,7 @@ from operator import is_
 from types import BuiltinFunctionType, CodeType, FrameType, FunctionType, ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
-from .encoder import json_string
+from .output.json.grammar import GRAMMAR
 
 if TYPE_CHECKING:
     from .encoder import ValueEncoder
@@ -40,28 +40,10 @@ _get_ident = threading.get_ident
 CO_VARARGS: Final = 0x04
 CO_VARKEYWORDS: Final = 0x08
 
-STEP: Final = '{"Step":{"path_id":%d,"line":%d}}'
-VALUE: Final = '{"Value":{"variable_id":%d,"value":%s}}'
-RETURN: Final = '{"Return":{"return_value":%s}}'
-CALL_NO_ARGS: Final = '{"Call":{"function_id":%d,"args":[]}}'
-RETURN_PREFIX: Final = '{"Return":{"return_value":'
-CLOSE: Final = "}}"
-EVENT: Final = '{"Event":{"kind":%d,"metadata":%s,"content":%s}}'
-
-
-def value_prefix(variable_id: int) -> str:
-    """The start of a ``Value`` event; the hot path appends the value's JSON and ``}}``.
-
-    Concatenating a cached prefix is several times cheaper than %-formatting the
-    whole event at every step.
-    """
-    return '{"Value":{"variable_id":%d,"value":' % variable_id
-
-
-def call_text(function_id: int, args: Sequence[tuple[int, str]]) -> str:
-    """The text of a ``Call`` event with already-encoded arguments."""
-    inner = ",".join(['{"variable_id":%d,"value":%s}' % arg for arg in args])
-    return '{"Call":{"function_id":%d,"args":[%s]}}' % (function_id, inner)
+#: The event grammar of the stream being written: the only source of event syntax.
+_G: Final = GRAMMAR
+CLOSE: Final = GRAMMAR.value_suffix
+RETURN_PREFIX: Final = GRAMMAR.return_prefix
 
 
 # Sentinel variable ids stored in the per-code name caches.
@@ -320,7 +302,7 @@ class EventRecorder:
             info, parts = self._prologue(code, frame)
             variable_id = self.writer.variable_id("exception")
             encoded = info.encode(exc)
-            parts.append(VALUE % (variable_id, encoded))
+            parts.append(_G.value(variable_id, encoded))
             self._open_call(code, info, parts, ((variable_id, encoded),))
 
     def _prologue(self, code: CodeType, frame: FrameType) -> tuple[CodeInfo, list[str]]:
@@ -342,7 +324,7 @@ class EventRecorder:
     ) -> None:
         """A Step at the definition line, the Call, and the frame pushed on this thread's stack."""
         parts.append(info.step_text)
-        parts.append(call_text(info.function_id, args) if args else CALL_NO_ARGS % info.function_id)
+        parts.append(_G.call(info.function_id, args))
         stack = self._stack()
         self._extend(parts)
         stack.append(code)  # only once the Call is buffered (see TraceWriter.extend)
@@ -364,7 +346,7 @@ class EventRecorder:
         self.steps += 1
         step = info.step_texts.get(line)
         if step is None:
-            step = info.step_texts[line] = STEP % (path_id, line)
+            step = info.step_texts[line] = _G.step(path_id, line)
         parts.append(step)
         self._capture_variables(info, frame, parts)
         self._extend(parts)
@@ -426,7 +408,7 @@ class EventRecorder:
         info.function_id = writer.function_id(
             (code.co_filename, code.co_firstlineno, name), info.path_id, info.line, name
         )
-        info.step_text = STEP % (info.path_id, info.line)
+        info.step_text = _G.step(info.path_id, info.line)
 
     def _capture_args(
         self, info: CodeInfo, frame: FrameType, parts: list[str]
@@ -456,7 +438,7 @@ class EventRecorder:
                 encoded = self._redacted(info, value)
             else:
                 encoded = encode(value)
-            parts.append(VALUE % (variable_id, encoded))
+            parts.append(_G.value(variable_id, encoded))
             args.append((variable_id, encoded))
         return args
 
@@ -515,7 +497,7 @@ class EventRecorder:
                     variable_id = self.writer.variable_id(name)
                 else:
                     text = encode(value)
-                parts.append(VALUE % (variable_id, text))
+                parts.append(_G.value(variable_id, text))
 
     def _special_local(self, info: CodeInfo, name: str, value: object, parts: list[str]) -> None:
         """Slow path of a local: first sight of its name, or a redacted/dropped name."""
@@ -523,12 +505,12 @@ class EventRecorder:
         if marker is None:
             variable_id = self._variable_id(info, {}, "local", name)
             if variable_id >= 0:
-                prefix = info.local_prefixes[name] = value_prefix(variable_id)
+                prefix = info.local_prefixes[name] = _G.value_prefix(variable_id)
                 parts.append(prefix + info.encode(value) + CLOSE)
                 return
             marker = info.local_special[name] = variable_id
         if marker == _REDACT:
-            parts.append(VALUE % (self.writer.variable_id(name), self._redacted(info, value)))
+            parts.append(_G.value(self.writer.variable_id(name), self._redacted(info, value)))
 
     def _global_block(
         self, info: CodeInfo, keys: tuple[Any, ...], values: tuple[Any, ...]
@@ -550,12 +532,12 @@ class EventRecorder:
             if name in local_names:
                 block.shadowable.append((name, variable_id, value))
             elif variable_id == _REDACT:
-                stable.append(VALUE % (self.writer.variable_id(name), self._redacted(info, value)))
+                stable.append(_G.value(self.writer.variable_id(name), self._redacted(info, value)))
             elif _renders_stably(value):
-                stable.append(VALUE % (variable_id, encode(value)))
+                stable.append(_G.value(variable_id, encode(value)))
             else:
-                block.volatile.append((value_prefix(variable_id), value))
-        block.text = ",".join(stable)
+                block.volatile.append((_G.value_prefix(variable_id), value))
+        block.text = _G.join_events(stable)
         return block
 
     def _variable_id(self, info: CodeInfo, cache: dict[str, int], domain: str, name: str) -> int:
@@ -618,7 +600,7 @@ class EventRecorder:
             content = chunk.content
             if self._secrets_seen and self.filter is not None:
                 content = self.filter.scrub(content)
-            parts.append(EVENT % (chunk.kind, json_string(metadata), json_string(content)))
+            parts.append(_G.io_event(chunk.kind, metadata, content))
 
     # ------------------------------------------------------------------ finish
 

@@ -36,6 +36,8 @@ from .encoder import CaptureLimits, ValueEncoder
 from .filters import TraceFilter
 from .io_capture import IOCapture
 from .metadata import build_metadata, write_json_file, write_paths
+from .output import formats
+from .output.transcode import convert_events
 from .policy import Policy
 from .recorder import EventRecorder
 from .staging import OutputStaging
@@ -47,7 +49,6 @@ RECORDER_NAME = "codetracer-python-recorder-pure"
 EVENTS_FILE = "trace.json"
 PATHS_FILE = "trace_paths.json"
 METADATA_FILE = "trace_metadata.json"
-SUPPORTED_FORMATS = ("json",)
 BACKEND_ENTRY_POINTS = "recorder_runtime.backends"
 
 
@@ -161,11 +162,7 @@ class TraceSession:
     def start(self) -> None:
         """Validate, prepare the staging area and attach; nothing is left on disk on failure."""
         config = self.config
-        if config.format not in SUPPORTED_FORMATS:
-            raise usage(
-                ErrorCode.UNSUPPORTED_FORMAT,
-                f"unsupported trace format {config.format!r} (supported: json)",
-            )
+        self.format = formats.lookup(config.format)
         self.failpoints = Failpoints.from_env()
         self.limits = CaptureLimits(
             max_depth=self.policy.max_depth,
@@ -198,6 +195,8 @@ class TraceSession:
         staging = self.staging
         if staging is None:  # pragma: no cover - start() sets it first
             raise bug(ErrorCode.UNKNOWN, "session staging missing")
+        # Every format is recorded through the JSON event stream; a binary trace is made from
+        # it when the session commits (docs/adr/0013-output-seam-and-binary-traces.md).
         writer = TraceWriter(staging.file(EVENTS_FILE), failpoints=self.failpoints)
         self.writer = writer
         trace_filter = self.filter
@@ -328,7 +327,7 @@ class TraceSession:
             incomplete = self._incompleteness()
             self._write_side_files(exit_code, exit_label, partial=incomplete)
             self.failpoints.fire("writer.commit")
-            staging.commit([EVENTS_FILE, PATHS_FILE, METADATA_FILE])
+            self._commit(staging)
         except BaseException as exc:
             if not isinstance(exc, Exception):
                 staging.discard()
@@ -341,6 +340,14 @@ class TraceSession:
             return FinishReport("partial", self.trace_dir, incomplete, counters=self.counters())
         self._log_counters("complete")
         return FinishReport("complete", self.trace_dir, counters=self.counters())
+
+    def _commit(self, staging: OutputStaging) -> None:
+        """Move the staged files into place, in the session's format (metadata last)."""
+        if self.format.name != "json":
+            staged = staging.file(EVENTS_FILE)
+            convert_events(staged, staging.file(self.format.events_file), "json", self.format.name)
+            os.unlink(staged)
+        staging.commit([self.format.events_file, PATHS_FILE, METADATA_FILE])
 
     def _incompleteness(self) -> RecorderError | None:
         """A run that finished cleanly but lost events (dropped at the recursion limit).
@@ -379,7 +386,7 @@ class TraceSession:
                 if writer.broken is not None:  # a stream that failed to write is never kept
                     raise writer.broken
                 self._write_side_files(None, "<disabled>", partial=failure)
-                staging.commit([EVENTS_FILE, PATHS_FILE, METADATA_FILE])
+                self._commit(staging)
                 log.warning(
                     "recorder: recording failed; partial trace kept at %s",
                     self.trace_dir,
@@ -441,7 +448,7 @@ class TraceSession:
         if staging is None or writer is None:  # pragma: no cover
             return
         write_paths(staging.file(PATHS_FILE), writer.paths)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"format": self.format.name}
         if self.filter is not None:
             extra["trace_filter"] = self.filter.metadata()
         meta = build_metadata(

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Sequence
 
 from recorder_errors import ErrorCode, RecorderError, bug, enverr, from_exception, usage
+from recorder_runtime.output import formats as _formats
 from recorder_runtime.writer import BoundOS as _os
 
 __all__ = [
@@ -34,9 +35,9 @@ _log = logging.getLogger("recorder.staging")
 
 METADATA_FILE = "trace_metadata.json"
 PATHS_FILE = "trace_paths.json"
-#: The event-stream file of each format; a commit removes the one it does not write, so a
-#: directory never mixes two runs.
-EVENT_FILES = ("trace.json", "trace.bin")
+#: The event-stream file of each format (from the format registry); a commit removes the one
+#: it does not write, so a directory never mixes two runs.
+EVENT_FILES = _formats.EVENT_FILES
 #: Every name the recorder may create in the destination (checked up front: a directory in
 #: their place is the caller's mistake, found before the program runs).
 TRACE_FILES = (*EVENT_FILES, PATHS_FILE, METADATA_FILE)

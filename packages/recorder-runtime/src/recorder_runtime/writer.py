@@ -44,6 +44,7 @@ from recorder_errors import ErrorCode, RecorderError, bug, enverr, from_exceptio
 # One escaping rule for every string in the trace (ASCII-only; a lone surrogate becomes the
 # visible text ``\\udcff``, because serde_json rejects a lone ``\\udcff`` escape).
 from recorder_runtime.encoder import json_string
+from recorder_runtime.output.json.grammar import GRAMMAR
 
 __all__ = ["NONE_TYPE_JSON", "BoundOS", "FailpointHook", "TraceWriter", "json_string"]
 
@@ -207,26 +208,21 @@ class TraceWriter:
         pid = self._path_ids.get(path)
         if pid is not None:
             return pid
-        return self._register(self._path_ids, path, '{"Path":' + json_string(path) + "}", path)
+        return self._register(self._path_ids, path, GRAMMAR.path(path), path)
 
     def function_id(self, key: object, path_id: int, line: int, name: str) -> int:
         """Dense id for the function identified by ``key`` (never by ``name`` alone)."""
         fid = self._function_ids.get(key)
         if fid is not None:
             return fid
-        text = (
-            f'{{"Function":{{"path_id":{path_id:d},"line":{line:d},"name":{json_string(name)}}}}}'
-        )
-        return self._register(self._function_ids, key, text)
+        return self._register(self._function_ids, key, GRAMMAR.function(path_id, line, name))
 
     def variable_id(self, name: str) -> int:
         """Dense id of a variable *name*; the first time, appends ``{"VariableName": name}``."""
         vid = self._variable_ids.get(name)
         if vid is not None:
             return vid
-        return self._register(
-            self._variable_ids, name, '{"VariableName":' + json_string(name) + "}"
-        )
+        return self._register(self._variable_ids, name, GRAMMAR.variable_name(name))
 
     def type_id(
         self, kind: int, lang_type: str, fields: tuple[tuple[str, int], ...] | None = None
@@ -242,17 +238,7 @@ class TraceWriter:
         tid = self._type_ids.get(key)
         if tid is not None:
             return tid
-        if fields is None:
-            specific_info = NONE_TYPE_JSON
-        else:
-            specific_info = '{"kind":"Struct","fields":[%s]}' % ",".join(
-                '{"name":%s,"type_id":%d}' % (json_string(name), type_id)
-                for name, type_id in fields
-            )
-        text = (
-            f'{{"Type":{{"kind":{kind:d},"lang_type":{json_string(lang_type)},'
-            f'"specific_info":{specific_info}}}}}'
-        )
+        text = GRAMMAR.type_(kind, lang_type, fields)
         return self._register(self._type_ids, key, text)
 
     def _register(
@@ -354,17 +340,17 @@ class TraceWriter:
         buf.extend(events)
 
     def step(self, path_id: int, line: int) -> None:
-        self.append(f'{{"Step":{{"path_id":{path_id:d},"line":{line:d}}}}}')
+        self.append(GRAMMAR.step(path_id, line))
 
     def value(self, variable_id: int, value_json: str) -> None:
-        self.append(f'{{"Value":{{"variable_id":{variable_id:d},"value":{value_json}}}}}')
+        self.append(GRAMMAR.value(variable_id, value_json))
 
     def call(self, function_id: int, args: Sequence[tuple[int, str]]) -> None:
         """``Call`` with arguments ``(variable_id, ValueRecord JSON)`` in signature order."""
         self.append(self.call_text(function_id, args))
 
     def ret(self, value_json: str) -> None:
-        self.append(f'{{"Return":{{"return_value":{value_json}}}}}')
+        self.append(GRAMMAR.return_(value_json))
 
     def io_event(self, kind: int, metadata: str, content: str) -> None:
         """``Event`` (EventLogKind ``kind``); ``metadata`` is itself a JSON text in a string."""
@@ -373,16 +359,12 @@ class TraceWriter:
     @staticmethod
     def call_text(function_id: int, args: Sequence[tuple[int, str]]) -> str:
         """Text of a ``Call`` event (for callers that batch events with :meth:`extend`)."""
-        parts = ",".join([f'{{"variable_id":{vid:d},"value":{vj}}}' for vid, vj in args])
-        return f'{{"Call":{{"function_id":{function_id:d},"args":[{parts}]}}}}'
+        return GRAMMAR.call(function_id, args)
 
     @staticmethod
     def io_event_text(kind: int, metadata: str, content: str) -> str:
         """Text of an IO ``Event``; both strings are escaped here."""
-        return (
-            f'{{"Event":{{"kind":{kind:d},"metadata":{json_string(metadata)},'
-            f'"content":{json_string(content)}}}}}'
-        )
+        return GRAMMAR.io_event(kind, metadata, content)
 
     # ------------------------------------------------------------------ state
 
@@ -629,8 +611,8 @@ class TraceWriter:
                 if open_calls is not None:
                     count = open_calls
                 if count > 0:
-                    tail.extend([f'{{"Return":{{"return_value":{unwound}}}}}'] * (count - 1))
-                    tail.append(f'{{"Return":{{"return_value":{final}}}}}')
+                    tail.extend([GRAMMAR.return_(unwound)] * (count - 1))
+                    tail.append(GRAMMAR.return_(final))
             self._flush_list(tail)
             if self.broken is None and not self.detached:
                 end = self.bytes_written + 1

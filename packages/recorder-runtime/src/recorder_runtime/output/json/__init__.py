@@ -1,0 +1,1 @@
+"""The JSON format (``trace.json``): its event grammar."""
