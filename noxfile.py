@@ -2,7 +2,9 @@
 
 `nox -s tests` runs every package's test suite on every supported Python;
 `nox -s mypy lint audit` are the static checks; `nox -s bench` measures
-overhead against the reference recorder (not part of `tests`).
+overhead against the reference recorder (not part of `tests`); `nox -s wheels`
+builds every package into one wheelhouse, `dist/wheelhouse` (not part of the
+defaults either).
 
 Each session installs the workspace from the committed `uv.lock` into its own
 virtual environment with `uv sync --frozen`, so what CI tests is exactly what
@@ -12,6 +14,7 @@ the lock file pins.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -23,6 +26,7 @@ nox.options.sessions = ["tests", "mypy", "lint", "audit"]
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 ROOT = Path(__file__).parent
+WHEELHOUSE = ROOT / "dist" / "wheelhouse"
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 PACKAGES = {
     "recorder-errors": "recorder_errors",
@@ -96,3 +100,30 @@ def bench(session: nox.Session) -> None:
     """Overhead against the reference recorder; writes docs/performance.md."""
     sync_workspace(session)
     session.run("python", "tools/bench.py", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def wheels(session: nox.Session) -> None:
+    """Build the four wheels into dist/wheelhouse, with their third-party dependencies.
+
+    Afterwards any one package installs alone, without an index:
+    ``pip install --no-index --find-links dist/wheelhouse recorder-runtime``.
+    The third-party wheels (zstandard, tomli) are downloaded by each supported
+    Python's own pip (environment markers are evaluated by the running interpreter,
+    so ``pip download --python-version`` would miss tomli for 3.10);
+    ``nox -s wheels -- --no-download`` builds ours only.
+    """
+    shutil.rmtree(WHEELHOUSE, ignore_errors=True)
+    session.run(
+        "uv", "build", "--all-packages", "--wheel", "--out-dir", str(WHEELHOUSE), external=True
+    )
+    if "--no-download" in session.posargs:
+        return
+    for python in PYTHONS:
+        session.run(
+            "uv", "run", "--no-project", f"--python={python}", "--with=pip", "--",
+            "python", "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+            "--dest", str(WHEELHOUSE), "--find-links", str(WHEELHOUSE), *PACKAGES,
+            external=True,
+        )  # fmt: skip
+    session.log(f"wheelhouse: {WHEELHOUSE}")
