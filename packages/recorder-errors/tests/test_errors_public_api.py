@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import inspect
 import re
 from pathlib import Path
@@ -56,11 +57,16 @@ def test_public_classes_show_the_public_module_path(name: str) -> None:
     assert cls.__module__ == "recorder_errors"
 
 
-def test_version_matches_the_package_metadata_file() -> None:
+def test_version_has_one_source_the_package_attribute() -> None:
+    # hatchling reads the version from __init__.py (dynamic): pyproject must not repeat it.
     pyproject = (PACKAGE_ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    match = re.search(r'^version = "([^"]+)"$', pyproject, re.MULTILINE)
-    assert match is not None
-    assert recorder_errors.__version__ == match.group(1)
+    assert re.search(r'^dynamic = \["version"\]$', pyproject, re.MULTILINE)
+    assert re.search(r'^path = "src/recorder_errors/__init__.py"$', pyproject, re.MULTILINE)
+    assert not re.search(r"^version = ", pyproject, re.MULTILINE)
+
+
+def test_version_matches_the_installed_distribution() -> None:
+    assert recorder_errors.__version__ == importlib.metadata.version("recorder-errors")
 
 
 def test_package_declares_no_runtime_dependencies() -> None:
