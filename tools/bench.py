@@ -34,6 +34,10 @@ WORKLOADS = ROOT / "tools" / "bench" / "workloads"
 REFERENCE = "codetracer-python-recorder==0.3.0"
 OURS = "{python} -m recorder_runtime --trace-dir {out} --format json {script}"
 SETTRACE = "{python} -m pure_recorder --trace-dir {out} --format json {script}"
+BINARY = "{python} -m recorder_runtime --trace-dir {out} --format binary {script}"
+GLOBALS_ALL = "{python} -m recorder_runtime --trace-dir {out} --format json --globals all {script}"
+#: Columns of the overhead table, in order (the harness's contender names).
+CONTENDERS = ("monitoring", "binary", "globals-all", "settrace", "ref-0.3.0")
 
 
 def reference_recorder(python: str) -> str:
@@ -58,6 +62,10 @@ def run_harness(python: str, ref: str, runs: int, workloads: str | None, out: Pa
         OURS,
         "--contender",
         f"settrace={SETTRACE}",
+        "--contender",
+        f"binary={BINARY}",
+        "--contender",
+        f"globals-all={GLOBALS_ALL}",
         "--ref",
         f"{ref} --trace-dir {{out}} --format json {{script}}",
         "--runs",
@@ -102,12 +110,17 @@ def count_steps(trace: Path) -> int:
 
 
 def record_once(command: list[str], workload: str, reps: int, work: Path) -> tuple[int, int, float]:
-    """Record one workload; return (trace bytes, steps, peak RSS MB)."""
+    """Record one workload; return (trace bytes, steps, peak RSS MB); steps of JSON only."""
     out = work / f"{workload}-{reps}-{len(list(work.iterdir()))}"
     env = dict(os.environ, BENCH_REPS=str(reps))
     cmd = [part.format(out=out, script=WORKLOADS / f"{workload}.py") for part in command]
     rss = peak_rss_mb(cmd, env, str(work))
     trace = out / "trace.json"
+    binary = out / "trace.bin"
+    if binary.exists():
+        size = binary.stat().st_size
+        shutil.rmtree(out, ignore_errors=True)
+        return size, 0, rss
     size = trace.stat().st_size if trace.exists() else 0
     steps = count_steps(trace) if trace.exists() else 0
     shutil.rmtree(out, ignore_errors=True)
@@ -126,6 +139,8 @@ def memory_and_size(python: str, ref: str, workloads: list[str]) -> tuple[list[s
         "{script}",
     ]
     theirs = [ref, "--trace-dir", "{out}", "--format", "json", "{script}"]
+    binary = [*ours[:-2], "binary", "{script}"]
+    globals_all = [*ours[:-1], "--globals", "all", "{script}"]
     memory_rows, size_rows = [], []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
@@ -134,14 +149,19 @@ def memory_and_size(python: str, ref: str, workloads: list[str]) -> tuple[list[s
             size, steps, rss1 = record_once(ours, name, reps, work)
             _, _, rss10 = record_once(ours, name, reps * 10, work)
             ref_size, ref_steps, ref_rss = record_once(theirs, name, reps, work)
+            bin_size, _, _ = record_once(binary, name, reps, work)
+            all_size, all_steps, _ = record_once(globals_all, name, reps, work)
             memory_rows.append(
                 f"| {name} | {reps} | {rss1:.0f} | {reps * 10} | {rss10:.0f} | {ref_rss:.0f} |"
             )
             ours_bps = size / steps if steps else 0.0
             ref_bps = ref_size / ref_steps if ref_steps else 0.0
+            bin_bps = bin_size / steps if steps else 0.0
+            all_bps = all_size / all_steps if all_steps else 0.0
             size_rows.append(
-                f"| {name} | {steps} | {size / 1e6:.1f} | {ours_bps:.0f} | {ref_steps} | "
-                f"{ref_size / 1e6:.1f} | {ref_bps:.0f} |"
+                f"| {name} | {steps} | {size / 1e6:.1f} | {ours_bps:.0f} | {bin_size / 1e6:.2f} | "
+                f"{bin_bps:.1f} | {all_bps:.0f} | {ref_steps} | {ref_size / 1e6:.1f} | "
+                f"{ref_bps:.0f} |"
             )
     return memory_rows, size_rows
 
@@ -150,7 +170,7 @@ def overhead_rows(result: dict) -> list[str]:
     rows = []
     for name, data in result["workloads"].items():
         cells = [name]
-        for contender in ("monitoring", "settrace", "ref-0.3.0"):
+        for contender in CONTENDERS:
             c = data["contenders"].get(contender, {})
             net = c.get("net_ratio")
             vs = c.get("vs_ref")
@@ -159,7 +179,7 @@ def overhead_rows(result: dict) -> list[str]:
         rows.append("| " + " | ".join(cells) + " |")
     geo = result.get("geomean", {})
     cells = ["**geometric mean**"]
-    for contender in ("monitoring", "settrace", "ref-0.3.0"):
+    for contender in CONTENDERS:
         g = geo.get(contender, {})
         net, vs = g.get("net", g.get("net_ratio")), g.get("vs_ref")
         cells.append(f"**{net:.0f}**" if net else "-")
@@ -184,12 +204,15 @@ asserted in tests; the deterministic guard against hot-path regressions is
 
 `net` = how many times slower the recorded code runs than untraced (start-up subtracted);
 `vs-ref` = our net overhead / the reference recorder's, measured in the same rounds (below 1 is
-faster than the reference). The goal of issue 8 is a geometric-mean `vs-ref` of at most 0.10
-for the monitoring backend.
+faster than the reference). `monitoring` is the default (JSON, globals a step's code names),
+`binary` the same with `--format binary`, `globals-all` the reference's content
+(`--globals all`), `settrace` the fallback backend. The goal (issues 8 and 14) is a
+geometric-mean `vs-ref` of at most 0.10.
 
-| workload | monitoring net | vs-ref | settrace net | vs-ref | reference net | vs-ref |
-|---|---:|---:|---:|---:|---:|---:|
 """
+        + "| workload | monitoring net | vs-ref | binary net | vs-ref | globals-all net | vs-ref "
+        + "| settrace net | vs-ref | reference net | vs-ref |\n"
+        + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         + "\n".join(overhead_rows(result))
         + """
 
@@ -206,9 +229,13 @@ Events stream to disk through a bounded buffer; the reference holds the whole tr
 
 ## Trace size
 
-| workload | our steps | our MB | our bytes/step | reference steps | reference MB | ref bytes/step |
-|---|---:|---:|---:|---:|---:|---:|
+Ours: JSON (default content), `trace.bin` of the same run (`--format binary`), and JSON with
+the reference's content (`--globals all`), bytes per step of each.
+
 """
+        + "| workload | our steps | JSON MB | JSON bytes/step | binary MB | binary bytes/step "
+        + "| globals-all bytes/step | reference steps | reference MB | ref bytes/step |\n"
+        + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         + "\n".join(sizes)
         + "\n"
     )
