@@ -126,9 +126,6 @@ class Row:
         return str(self.default)
 
 
-_BOOL = "true/false (also 1/0, yes/no, on/off)"
-
-
 @dataclass(frozen=True)
 class Policy:
     """The effective policy of one recording.
@@ -147,8 +144,7 @@ class Policy:
         env="CODETRACER_ON_RECORDER_ERROR",
         flag="--on-recorder-error",
         metavar="abort|disable",
-        values="`abort` (stop recording and fail with the error's exit status), "
-        "`disable` (detach, let the program finish untraced)",
+        values="`abort`, `disable`",
         help="what a recorder failure does: abort the run with its exit status, "
         "or disable recording and let the program run on",
     )
@@ -157,7 +153,7 @@ class Policy:
         parse_bool,
         env="CODETRACER_REQUIRE_TRACE",
         flag="--require-trace",
-        values=_BOOL,
+        values="bool",
         help="fail (ERR_TRACE_MISSING, exit 10) when no complete trace is produced",
     )
     keep_partial_trace: bool = setting(
@@ -165,7 +161,7 @@ class Policy:
         parse_bool,
         env="CODETRACER_KEEP_PARTIAL_TRACE",
         flag="--keep-partial-trace",
-        values=_BOOL,
+        values="bool",
         help="keep the trace of a failed recording, marked partial",
     )
     log_level: LogLevel = setting(
@@ -175,7 +171,7 @@ class Policy:
         flag="--log-level",
         metavar="LEVEL",
         values="`debug`, `info`, `warning` (`warn`), `error`, `critical`",
-        help="the recorder's log level: debug|info|warning|error|critical",
+        help="the recorder's log level: debug, info, warning, error or critical",
     )
     log_file: str | None = setting(
         None,
@@ -185,7 +181,7 @@ class Policy:
         metavar="PATH",
         paths=True,
         default_text="stderr",
-        values="path, opened in append mode",
+        values="path (appended to)",
         help="append the recorder's log lines to PATH instead of stderr",
     )
     json_errors: bool = setting(
@@ -193,7 +189,7 @@ class Policy:
         parse_bool,
         env="CODETRACER_JSON_ERRORS",
         flag="--json-errors",
-        values=_BOOL,
+        values="bool",
         help="end stderr with one JSON object describing a failure",
     )
     propagate_script_exit: bool = setting(
@@ -201,7 +197,7 @@ class Policy:
         parse_bool,
         env="CODETRACER_PROPAGATE_SCRIPT_EXIT",
         flag="--propagate-script-exit",
-        values=_BOOL,
+        values="bool",
         help="exit with the program's own status instead of 0",
     )
     io_capture: IoCapture = setting(
@@ -210,8 +206,8 @@ class Policy:
         env="CODETRACER_CAPTURE_IO",
         flag="--io-capture",
         metavar="off|proxies|proxies+fd",
-        values="`off`, `proxies`, `proxies+fd` (the reference's spellings `0/off/none`, "
-        "`1/on`, `proxy,fd`, `mirror` are accepted too)",
+        values="`off`, `proxies`, `proxies+fd` (also the reference's spellings "
+        "`0/off/none`, `1/on`, `proxy,fd`, `mirror`)",
         help="how the program's output is recorded: off, proxies (sys.stdout/stderr), "
         "proxies+fd (also writes to file descriptors 1 and 2)",
     )
@@ -251,7 +247,7 @@ class Policy:
         repeatable=True,
         paths=True,
         default_text="none",
-        values="paths, `::`-separated or a list; a higher layer replaces the chain of a lower one",
+        values="paths (`a.toml::b.toml`, or a list); a higher layer replaces a lower one's",
         help="trace filter file, after the built-in and project filters "
         "(repeatable, later wins; 'a.toml::b.toml' splits)",
     )
@@ -261,7 +257,7 @@ class Policy:
         env="CODETRACER_BACKEND",
         flag="--backend",
         metavar="auto|monitoring|settrace",
-        values="`auto` (`sys.monitoring` on 3.12+, settrace below), `monitoring`, `settrace`",
+        values="`auto`, `monitoring`, `settrace`",
         help="recording backend: auto = sys.monitoring on 3.12+, settrace below",
     )
     globals: GlobalsMode = setting(
@@ -270,8 +266,7 @@ class Policy:
         env="CODETRACER_GLOBALS",
         flag="--globals",
         metavar="referenced|all|none",
-        values="`referenced` (the globals its code names), `all` (every module global: the "
-        "reference's content, for comparisons), `none`",
+        values="`referenced`, `all`, `none`",
         help="which module globals a step inside a function records: referenced = the "
         "globals its code names, all = every module global (the reference's content, "
         "for comparisons), none",
@@ -281,7 +276,7 @@ class Policy:
         parse_bool,
         env="CODETRACER_QUIET",
         flag="--quiet",
-        values=_BOOL,
+        values="bool",
         help="no end-of-run summary line on stderr",
     )
 

@@ -17,17 +17,23 @@ END = "<!-- /policy-table -->"
 def markdown_table(table: type = Policy) -> str:
     """One Markdown row per field: name (the pyproject key), default, variable, flag, values."""
     lines = [
-        "| field / `pyproject.toml` key | default | environment variable | CLI | API | values |",
-        "|---|---|---|---|---|---|",
+        "| field / `pyproject.toml` key | default | environment variable | CLI | API "
+        "| values | meaning |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in rows(table):
         spec = row.spec
         flag = f"`{spec.flag}` / `--no-{spec.flag[2:]}`" if row.switch else f"`{spec.flag}`"
-        api = "yes" if spec.api else "no"
-        lines.append(
-            f"| `{row.name}` | `{row.shown_default}` | `{spec.env}` | {flag} | {api} "
-            f"| {spec.values}: {spec.help} |"
-        )
+        cells = [
+            f"`{row.name}`",
+            f"`{row.shown_default}`",
+            f"`{spec.env}`",
+            flag,
+            "yes" if spec.api else "no",
+            spec.values,
+            spec.help,
+        ]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
