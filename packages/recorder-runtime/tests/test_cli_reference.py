@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -152,3 +153,39 @@ def test_unknown_pyproject_key_stops_the_cli_with_exit_2_naming_file_and_key(
     assert trailer["error_code"] == "ERR_INVALID_POLICY_VALUE"
     assert (trailer["context"]["file"], trailer["context"]["key"]) == (str(path), "max_dept")
     assert "Traceback" not in err
+
+
+def _subprocess_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CODETRACER_", "PYTHON", "RECORDER_", "COV_", "COVERAGE_"))
+    }
+    return {**env, **extra}
+
+
+def test_real_cli_run_obeys_pyproject_and_the_environment_beats_it(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        "[tool.codetracer]\npropagate-script-exit = true\n", encoding="utf-8"
+    )
+    (project / "src" / "exit3.py").write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
+
+    def record(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "recorder_runtime", "--trace-dir", "out", "exit3.py"]
+        return subprocess.run(
+            command,
+            cwd=project / "src",
+            env=_subprocess_env(env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    from_file = record({})
+    overridden = record({"CODETRACER_PROPAGATE_SCRIPT_EXIT": "0"})
+    if "ERR_UNSUPPORTED_PYTHON" in from_file.stderr:
+        pytest.skip("no recording backend on this Python")
+    assert (from_file.returncode, overridden.returncode) == (3, 0), from_file.stderr
+    assert (project / "src" / "out" / "trace_metadata.json").is_file()
