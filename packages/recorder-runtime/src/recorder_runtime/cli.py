@@ -583,6 +583,10 @@ def main(
         from .tools.inspect import main as inspect_main
 
         return inspect_main(arguments[1:], prog=f"{prog} inspect")
+    if arguments[:1] == ["convert"] and not os.path.exists("convert"):  # as for inspect
+        from .output.convert import main as convert_main
+
+        return convert_main(arguments[1:], prog=f"{prog} convert")
     diagnostics = _Diagnostics(sys.stderr, json_errors=False)
     run = _Run(prog, forced_backend, session_factory or _default_session_factory, diagnostics)
     run.owns_process = argv is None
@@ -614,8 +618,8 @@ def _is_inspect_command(arguments: Sequence[str]) -> bool:
     before (``recorder-runtime inspect``); ``./inspect`` or ``-- inspect`` always mean the
     script.
     """
-    return bool(arguments) and arguments[0] == INSPECT_COMMAND and not os.path.exists(
-        INSPECT_COMMAND
+    return (
+        bool(arguments) and arguments[0] == INSPECT_COMMAND and not os.path.exists(INSPECT_COMMAND)
     )
 
 

@@ -77,7 +77,7 @@ def write_json(events: Iterable[Any], dst: str) -> int:
         if isinstance(exc, OSError):
             raise from_exception(exc).with_context(path=dst, op="write") from exc
         raise
-    return max(count - 1, 0)
+    return max(count - 2, 0)  # the pieces "[" and "]" are not events
 
 
 def _json_pieces(events: Iterable[Any]) -> Iterator[str]:

@@ -6,8 +6,9 @@ frame whatever the size of the trace. An event may span two frames (a write larg
 frame is split), so undecoded bytes carry over to the next frame.
 
 Any damage (not a Binary v1 file, no or inconsistent seek table, a corrupt frame, an event cut
-off) is a classified Environment error (``ERR_IO``, exit 10) naming the file, never a raw
-exception.
+off) is a classified usage error (``ERR_INVALID_ARGUMENT``, exit 2: the input is not a valid
+trace, as ``tools/jsonstream.py`` reports a damaged trace.json) naming the file, never a raw
+exception; a failing read is an Environment error (exit 10).
 
 The CBOR decoder here reads what any serde/CBOR writer may produce for the trace types
 (definite and indefinite lengths, all float widths, tags skipped); it is the runtime's own,
@@ -22,7 +23,7 @@ from typing import Any, BinaryIO, Final
 
 import zstandard
 
-from recorder_errors import ErrorCode, RecorderError, enverr, from_exception
+from recorder_errors import ErrorCode, RecorderError, from_exception, usage
 from recorder_runtime.output.binary.seekable import HEADER, SEEKABLE_MAGIC, SKIPPABLE_MAGIC
 from recorder_runtime.writer import BoundOS as _os
 
@@ -36,7 +37,7 @@ _BREAK: Final = 0xFF
 
 
 def _corrupt(path: str, detail: str) -> RecorderError:
-    return enverr(ErrorCode.IO, f"{path} is not a readable trace.bin: {detail}", path=path)
+    return usage(ErrorCode.INVALID_ARGUMENT, f"{path} is not a valid trace: {detail}", path=path)
 
 
 def read_seek_table(f: BinaryIO, path: str) -> list[tuple[int, int]]:
