@@ -189,3 +189,21 @@ def test_real_cli_run_obeys_pyproject_and_the_environment_beats_it(tmp_path: Pat
         pytest.skip("no recording backend on this Python")
     assert (from_file.returncode, overridden.returncode) == (3, 0), from_file.stderr
     assert (project / "src" / "out" / "trace_metadata.json").is_file()
+
+
+def test_pyproject_json_errors_applies_to_an_option_error(run: Cli, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.codetracer]\njson-errors = true\n", encoding="utf-8"
+    )
+    status, _, err = run.run("--no-such-option", "ok.py")
+    assert status == 2
+    assert json.loads(err.splitlines()[-1])["error_code"] == "ERR_INVALID_ARGUMENT"
+
+
+def test_pyproject_json_errors_applies_to_its_own_bad_key(run: Cli, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.codetracer]\njson-errors = true\nbackend = 3\n", encoding="utf-8"
+    )
+    status, _, err = run.run("ok.py")
+    assert status == 2
+    assert "backend" in json.loads(err.splitlines()[-1])["message"]

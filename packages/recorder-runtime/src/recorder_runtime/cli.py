@@ -33,6 +33,7 @@ from recorder_errors import ErrorCode, RecorderError, enverr, from_exception, us
 from . import __version__
 from .config.arguments import EPILOG as POLICY_EPILOG
 from .config.arguments import FLAG_SOURCES, add_policy_arguments, policy_overrides
+from .config.layers import early_value
 from .logs import get_logger, install_cli_handler, remove_cli_handler, run_id, set_trace_id
 from .output import formats
 from .policy import Policy, parse_bool, resolve_policy
@@ -215,14 +216,11 @@ def _split_argv(argv: Sequence[str], actions: Sequence[argparse.Action]) -> _Com
 
 
 def _json_errors_requested(options: Sequence[str], environ: Mapping[str, str]) -> bool:
-    """Whether failures before the policy is resolved should be reported as JSON."""
-    wanted = False
-    raw = environ.get("CODETRACER_JSON_ERRORS")
-    if raw is not None and raw.strip():
-        try:
-            wanted = parse_bool(raw, "CODETRACER_JSON_ERRORS")
-        except RecorderError:
-            wanted = False
+    """Whether failures before the policy is resolved should be reported as JSON.
+
+    From ``pyproject.toml`` and the environment as far as they can be read, then the flags.
+    """
+    wanted = early_value("json_errors", environ) is True
     for token in options:
         if token == "--json-errors":
             wanted = True

@@ -23,11 +23,12 @@ from typing import TypeVar
 from recorder_errors import ErrorCode, UsageError, usage
 
 from .fields import Policy, Row, rows
-from .pyproject import find_pyproject, read_settings
+from .pyproject import find_pyproject, peek_setting, read_settings
 
 __all__ = [
     "ENV_VARS",
     "configure_policy",
+    "early_value",
     "policy_snapshot",
     "reset_policy",
     "resolve_policy",
@@ -106,8 +107,39 @@ def _from_environment(environ: Mapping[str, str], table_rows: tuple[Row, ...]) -
 def _from_pyproject(
     cwd: str | os.PathLike[str] | None, table_rows: tuple[Row, ...]
 ) -> dict[str, object]:
-    path = find_pyproject(os.getcwd() if cwd is None else cwd)
+    try:
+        path = find_pyproject(os.getcwd() if cwd is None else cwd)
+    except OSError:  # the current directory was removed: there is no project to read
+        path = None
     return {} if path is None else read_settings(path, table_rows)
+
+
+def early_value(
+    name: str,
+    environ: Mapping[str, str],
+    cwd: str | os.PathLike[str] | None = None,
+) -> object | None:
+    """A field's value from pyproject and environment alone, never raising (``None`` if unset).
+
+    The CLI needs ``json_errors`` before it can resolve the policy (an argparse
+    error must already be reported in the requested form); an invalid value here
+    counts as unset, and the strict resolution reports it afterwards.
+    """
+    row = next(r for r in rows() if r.name == name)
+    value: object | None = None
+    try:
+        path = find_pyproject(os.getcwd() if cwd is None else cwd)
+    except OSError:
+        path = None
+    if path is not None:
+        value = peek_setting(path, row)
+    raw = environ.get(row.spec.env)
+    if raw is not None and raw.strip():
+        try:
+            value = row.spec.parse(raw, row.spec.env)
+        except UsageError:
+            pass
+    return value
 
 
 def configure_policy(**fields: object) -> None:

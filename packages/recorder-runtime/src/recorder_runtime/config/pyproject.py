@@ -34,7 +34,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["FILE_NAME", "TABLE", "find_pyproject", "read_settings"]
+__all__ = ["FILE_NAME", "TABLE", "find_pyproject", "peek_setting", "read_settings"]
 
 FILE_NAME = "pyproject.toml"
 TABLE = "[tool.codetracer]"
@@ -73,6 +73,26 @@ def read_settings(path: Path, table_rows: Sequence[Row]) -> dict[str, object]:
         value = row.spec.parse(_relative_to(path, raw) if row.spec.paths else raw, source)
         values[name] = value
     return values
+
+
+def peek_setting(path: Path, row: Row) -> object | None:
+    """One field's value from ``path``, or ``None`` when absent or anything is wrong.
+
+    For decisions needed before the policy is resolved (should a usage error be
+    reported as JSON?): the full, strict read still happens afterwards and reports
+    what is wrong with the file.
+    """
+    try:
+        text = _read_text(path)
+        if "codetracer" not in text:
+            return None
+        table = _codetracer_table(path, text)
+        for key in (row.name, row.name.replace("_", "-")):
+            if key in table:
+                return row.spec.parse(table[key], f"{path} {TABLE} {key}")
+    except UsageError:
+        return None
+    return None
 
 
 def _read_text(path: Path) -> str:
