@@ -1,0 +1,1 @@
+"""Tools that read finished traces (``recorder-runtime inspect``); never used while recording."""
