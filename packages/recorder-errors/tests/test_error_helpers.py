@@ -102,9 +102,18 @@ def test_from_exception_returns_a_recorder_error_unchanged() -> None:
         (errno.EDQUOT, ErrorCode.NO_SPACE),
         (errno.EACCES, ErrorCode.PERMISSION_DENIED),
         (errno.EPERM, ErrorCode.PERMISSION_DENIED),
-        (errno.ENOENT, ErrorCode.IO),
+        (errno.ENOENT, ErrorCode.NOT_FOUND),
+        (errno.ENOTDIR, ErrorCode.NOT_A_DIRECTORY),
+        (errno.EISDIR, ErrorCode.IS_A_DIRECTORY),
+        (errno.EROFS, ErrorCode.READ_ONLY_FILESYSTEM),
+        (errno.EMFILE, ErrorCode.TOO_MANY_OPEN_FILES),
+        (errno.ENFILE, ErrorCode.TOO_MANY_OPEN_FILES),
+        (errno.EFBIG, ErrorCode.FILE_TOO_LARGE),
+        (errno.EPIPE, ErrorCode.BROKEN_PIPE),
+        (errno.EINTR, ErrorCode.INTERRUPTED),
+        (errno.ETIMEDOUT, ErrorCode.TIMEOUT),
         (errno.EIO, ErrorCode.IO),
-        (errno.EROFS, ErrorCode.IO),
+        (errno.EXDEV, ErrorCode.IO),
     ],
 )
 def test_os_error_becomes_environment_error_with_code_from_errno(
@@ -119,6 +128,41 @@ def test_os_error_becomes_environment_error_with_code_from_errno(
 def test_os_error_subclass_is_classified_by_errno_too() -> None:
     err = from_exception(PermissionError(errno.EACCES, "Permission denied", "/root/x"))
     assert err.code is ErrorCode.PERMISSION_DENIED
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (FileNotFoundError("gone"), ErrorCode.NOT_FOUND),
+        (NotADirectoryError("a file"), ErrorCode.NOT_A_DIRECTORY),
+        (IsADirectoryError("a dir"), ErrorCode.IS_A_DIRECTORY),
+        (PermissionError("no"), ErrorCode.PERMISSION_DENIED),
+        (BrokenPipeError("reader left"), ErrorCode.BROKEN_PIPE),
+        (InterruptedError("signal"), ErrorCode.INTERRUPTED),
+        (TimeoutError("slow"), ErrorCode.TIMEOUT),
+        (ConnectionResetError("reset"), ErrorCode.IO),
+    ],
+)
+def test_os_error_without_errno_is_classified_by_its_class(exc: OSError, code: ErrorCode) -> None:
+    err = from_exception(exc)
+    assert exc.errno is None
+    assert type(err) is recorder_errors.EnvironmentError
+    assert err.code is code
+
+
+@pytest.mark.parametrize("exc", [MemoryError(), MemoryError("cannot allocate 8 GiB")])
+def test_memory_error_is_an_environment_out_of_memory_error(exc: MemoryError) -> None:
+    err = from_exception(exc)
+    assert type(err) is recorder_errors.EnvironmentError
+    assert err.code is ErrorCode.OUT_OF_MEMORY
+    assert err.exit_code == 10
+    assert err.__cause__ is exc
+    assert err.context == {"exception_type": "MemoryError"}
+
+
+def test_memory_error_message_says_out_of_memory_and_keeps_the_text() -> None:
+    assert from_exception(MemoryError()).message == "out of memory"
+    assert from_exception(MemoryError("8 GiB")).message == "out of memory: 8 GiB"
 
 
 def test_os_error_context_has_errno_strerror_and_filenames() -> None:
@@ -191,6 +235,10 @@ def test_exit_code_for_keyboard_interrupt_is_130() -> None:
 
 def test_exit_code_for_an_os_error_is_the_environment_code() -> None:
     assert exit_code_for(OSError(errno.ENOSPC, "full")) == ErrorKind.ENVIRONMENT.exit_code
+
+
+def test_exit_code_for_a_memory_error_is_the_environment_code() -> None:
+    assert exit_code_for(MemoryError()) == ErrorKind.ENVIRONMENT.exit_code
 
 
 def test_exit_code_for_any_other_exception_is_the_internal_code() -> None:

@@ -92,6 +92,15 @@ def test_os_error_becomes_environment_error() -> None:
     assert caught.value.context["filename"] == "/x"
 
 
+def test_memory_error_becomes_environment_out_of_memory_exiting_10() -> None:
+    start = guard_entry_point(raising(MemoryError()))
+    with pytest.raises(EnvironmentError) as caught:
+        start()
+    assert caught.value.code is ErrorCode.OUT_OF_MEMORY
+    assert caught.value.exit_code == 10
+    assert caught.value.context["entry_point"].endswith("start")
+
+
 def test_recorder_error_passes_through_with_its_classification() -> None:
     original = usage(ErrorCode.ALREADY_TRACING, "already")
     start = guard_entry_point(raising(original))

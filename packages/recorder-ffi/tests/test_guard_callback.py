@@ -202,6 +202,27 @@ def test_os_error_is_classified_as_environment(make_guard: MakeGuard) -> None:
     assert caught.value.context["event"] == "line"
 
 
+@pytest.mark.parametrize("policy", ["abort", "disable"])
+def test_memory_error_is_an_environment_out_of_memory_failure_exiting_10(
+    make_guard: MakeGuard, policy: str
+) -> None:
+    exc = MemoryError("cannot allocate")
+    guard = make_guard(policy=policy)
+    wrapper = guard.guard_callback("line", failing(exc))
+    if policy == "abort":
+        with pytest.raises(EnvironmentError):
+            wrapper(sample_code(), 1)
+    else:
+        assert wrapper(sample_code(), 1) is None
+    failure = guard.failure
+    assert failure is not None
+    assert failure.code is ErrorCode.OUT_OF_MEMORY
+    assert failure.kind is ErrorKind.ENVIRONMENT
+    assert failure.exit_code == 10
+    assert failure.__cause__ is exc
+    assert failure.context["event"] == "line"
+
+
 def test_unprintable_exception_is_still_converted(make_guard: MakeGuard) -> None:
     class Hostile(Exception):
         def __str__(self) -> str:

@@ -199,7 +199,7 @@ def test_too_many_open_files_is_an_environment_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     first, second = proc.stdout.splitlines()
-    assert first.split() == ["ERR_IO", "10", "open", str(errno.EMFILE)]
+    assert first.split() == ["ERR_TOO_MANY_OPEN_FILES", "10", "open", str(errno.EMFILE)]
     assert second == "[]"
 
 

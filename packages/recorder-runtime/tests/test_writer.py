@@ -351,7 +351,7 @@ def _fail_writes(monkeypatch: pytest.MonkeyPatch, err: int) -> list[int]:
     ("err", "code"),
     [
         (errno.ENOSPC, ErrorCode.NO_SPACE),
-        (errno.EFBIG, ErrorCode.IO),
+        (errno.EFBIG, ErrorCode.FILE_TOO_LARGE),
         (errno.EIO, ErrorCode.IO),
         (errno.EACCES, ErrorCode.PERMISSION_DENIED),
     ],
@@ -599,7 +599,7 @@ def test_file_size_limit_is_classified_and_the_process_survives(tmp_path: Path) 
     )
     assert proc.returncode == 0, proc.stderr
     code, exit_code, err_no, op = proc.stdout.split()
-    assert (code, exit_code, op) == ("ERR_IO", "10", "write")
+    assert (code, exit_code, op) == ("ERR_FILE_TOO_LARGE", "10", "write")
     assert int(err_no) == errno.EFBIG
 
 

@@ -53,6 +53,16 @@ class ErrorCode(str, enum.Enum):
     UNSUPPORTED_PYTHON = "ERR_UNSUPPORTED_PYTHON"
     FRAME_INTROSPECTION_FAILED = "ERR_FRAME_INTROSPECTION_FAILED"
     GLOBALS_INTROSPECTION_FAILED = "ERR_GLOBALS_INTROSPECTION_FAILED"
+    NOT_FOUND = "ERR_NOT_FOUND"
+    NOT_A_DIRECTORY = "ERR_NOT_A_DIRECTORY"
+    IS_A_DIRECTORY = "ERR_IS_A_DIRECTORY"
+    READ_ONLY_FILESYSTEM = "ERR_READ_ONLY_FILESYSTEM"
+    TOO_MANY_OPEN_FILES = "ERR_TOO_MANY_OPEN_FILES"
+    FILE_TOO_LARGE = "ERR_FILE_TOO_LARGE"
+    BROKEN_PIPE = "ERR_BROKEN_PIPE"
+    INTERRUPTED = "ERR_INTERRUPTED"
+    TIMEOUT = "ERR_TIMEOUT"
+    OUT_OF_MEMORY = "ERR_OUT_OF_MEMORY"
     # Target: the traced program's misbehaviour.
     VALUE_CAPTURE_FAILED = "ERR_VALUE_CAPTURE_FAILED"
     MISSING_POSITIONAL_ARG = "ERR_MISSING_POSITIONAL_ARG"
@@ -133,6 +143,22 @@ _CATALOGUE: dict[ErrorCode, _Entry] = {
         _E, "A frame or its locals could not be inspected."
     ),
     ErrorCode.GLOBALS_INTROSPECTION_FAILED: _Entry(_E, "A frame's globals could not be inspected."),
+    ErrorCode.NOT_FOUND: _Entry(_E, "A file or directory does not exist (ENOENT)."),
+    ErrorCode.NOT_A_DIRECTORY: _Entry(
+        _E, "A path component that must be a directory is not one (ENOTDIR)."
+    ),
+    ErrorCode.IS_A_DIRECTORY: _Entry(_E, "A file operation was given a directory (EISDIR)."),
+    ErrorCode.READ_ONLY_FILESYSTEM: _Entry(_E, "The file system is mounted read-only (EROFS)."),
+    ErrorCode.TOO_MANY_OPEN_FILES: _Entry(
+        _E, "The process or system limit on open files is reached (EMFILE, ENFILE)."
+    ),
+    ErrorCode.FILE_TOO_LARGE: _Entry(
+        _E, "A file exceeds the size limit: ulimit -f or the file system's maximum (EFBIG)."
+    ),
+    ErrorCode.BROKEN_PIPE: _Entry(_E, "The reading end of a pipe or socket went away (EPIPE)."),
+    ErrorCode.INTERRUPTED: _Entry(_E, "A system call was interrupted by a signal (EINTR)."),
+    ErrorCode.TIMEOUT: _Entry(_E, "An operation timed out (ETIMEDOUT)."),
+    ErrorCode.OUT_OF_MEMORY: _Entry(_E, "The process ran out of memory (MemoryError)."),
     ErrorCode.VALUE_CAPTURE_FAILED: _Entry(
         _T, "A value of the traced program could not be captured (for example its repr() raised)."
     ),

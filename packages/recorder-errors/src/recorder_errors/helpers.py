@@ -41,12 +41,45 @@ __all__ = [
 #: Exit status for an interrupted run: 128 + SIGINT, the shell convention.
 KEYBOARD_INTERRUPT_EXIT = 130
 
-# errno values meaning "no room left". EDQUOT (quota exceeded) is the same
-# situation for the user as a full disk; not every platform defines it.
-_NO_SPACE_ERRNOS = frozenset(
-    number for number in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if number is not None
+
+def _errno_table() -> dict[int, ErrorCode]:
+    """errno -> code for the OSErrors a recorder (or a tool around it) meets.
+
+    EDQUOT (quota exceeded) is the same situation for the user as a full disk;
+    names a platform does not define are skipped.
+    """
+    names = {
+        "ENOSPC": ErrorCode.NO_SPACE,
+        "EDQUOT": ErrorCode.NO_SPACE,
+        "EACCES": ErrorCode.PERMISSION_DENIED,
+        "EPERM": ErrorCode.PERMISSION_DENIED,
+        "ENOENT": ErrorCode.NOT_FOUND,
+        "ENOTDIR": ErrorCode.NOT_A_DIRECTORY,
+        "EISDIR": ErrorCode.IS_A_DIRECTORY,
+        "EROFS": ErrorCode.READ_ONLY_FILESYSTEM,
+        "EMFILE": ErrorCode.TOO_MANY_OPEN_FILES,
+        "ENFILE": ErrorCode.TOO_MANY_OPEN_FILES,
+        "EFBIG": ErrorCode.FILE_TOO_LARGE,
+        "EPIPE": ErrorCode.BROKEN_PIPE,
+        "EINTR": ErrorCode.INTERRUPTED,
+        "ETIMEDOUT": ErrorCode.TIMEOUT,
+    }
+    return {getattr(errno, name): code for name, code in names.items() if hasattr(errno, name)}
+
+
+_ERRNO_CODES = _errno_table()
+
+# An OSError built without an errno (``TimeoutError("slow")``) still says what
+# happened through its class; most specific first.
+_CLASS_CODES: tuple[tuple[type[OSError], ErrorCode], ...] = (
+    (FileNotFoundError, ErrorCode.NOT_FOUND),
+    (NotADirectoryError, ErrorCode.NOT_A_DIRECTORY),
+    (IsADirectoryError, ErrorCode.IS_A_DIRECTORY),
+    (PermissionError, ErrorCode.PERMISSION_DENIED),
+    (BrokenPipeError, ErrorCode.BROKEN_PIPE),
+    (InterruptedError, ErrorCode.INTERRUPTED),
+    (TimeoutError, ErrorCode.TIMEOUT),
 )
-_PERMISSION_ERRNOS = frozenset({errno.EACCES, errno.EPERM})
 
 
 def usage(code: ErrorCode, message: str, /, **context: object) -> UsageError:
@@ -103,8 +136,15 @@ def from_exception(exc: BaseException) -> RecorderError:
     * a ``RecorderError`` comes back unchanged (same object);
     * an ``OSError`` becomes an ``EnvironmentError`` whose code follows errno
       (ENOSPC/EDQUOT -> ``NO_SPACE``, EACCES/EPERM -> ``PERMISSION_DENIED``,
-      otherwise ``IO``), with ``errno``, ``strerror``, ``filename`` and
-      ``filename2`` in the context when the OSError has them;
+      ENOENT -> ``NOT_FOUND``, ENOTDIR -> ``NOT_A_DIRECTORY``, EISDIR ->
+      ``IS_A_DIRECTORY``, EROFS -> ``READ_ONLY_FILESYSTEM``, EMFILE/ENFILE ->
+      ``TOO_MANY_OPEN_FILES``, EFBIG -> ``FILE_TOO_LARGE``, EPIPE ->
+      ``BROKEN_PIPE``, EINTR -> ``INTERRUPTED``, ETIMEDOUT -> ``TIMEOUT``;
+      without an errno, the OSError subclass decides; otherwise ``IO``), with
+      ``errno``, ``strerror``, ``filename`` and ``filename2`` in the context
+      when the OSError has them;
+    * a ``MemoryError`` becomes an ``EnvironmentError`` ``OUT_OF_MEMORY``: the
+      machine ran out, which is not a bug of the code that noticed it;
     * anything else becomes an ``InternalError`` with ``ErrorCode.UNKNOWN``
       and ``exception_type`` in the context.
 
@@ -117,6 +157,12 @@ def from_exception(exc: BaseException) -> RecorderError:
     error: RecorderError
     if isinstance(exc, OSError):
         error = EnvironmentError(_code_for_os_error(exc), safe_str(exc), _os_error_context(exc))
+    elif isinstance(exc, MemoryError):
+        error = EnvironmentError(
+            ErrorCode.OUT_OF_MEMORY,
+            _out_of_memory_message(exc),
+            {"exception_type": _qualified_name(type(exc))},
+        )
     else:
         error = InternalError(
             ErrorCode.UNKNOWN,
@@ -154,11 +200,18 @@ def _system_exit_status(exc: SystemExit) -> int:
 
 
 def _code_for_os_error(exc: OSError) -> ErrorCode:
-    if exc.errno in _NO_SPACE_ERRNOS:
-        return ErrorCode.NO_SPACE
-    if exc.errno in _PERMISSION_ERRNOS:
-        return ErrorCode.PERMISSION_DENIED
+    code = _ERRNO_CODES.get(exc.errno) if isinstance(exc.errno, int) else None
+    if code is not None:
+        return code
+    for cls, class_code in _CLASS_CODES:
+        if isinstance(exc, cls):
+            return class_code
     return ErrorCode.IO
+
+
+def _out_of_memory_message(exc: MemoryError) -> str:
+    text = safe_str(exc)
+    return f"out of memory: {text}" if text else "out of memory"
 
 
 def _os_error_context(exc: OSError) -> dict[str, object]:

@@ -5,9 +5,11 @@ same rule:
 
 - a ``RecorderError`` keeps its classification: the same object comes back,
   with the guard's context added only under keys it does not already have;
-- an ``OSError`` is classified by ``recorder_errors.from_exception`` (an
-  Environment failure by errno, exit 10), because "the disk is full" is not a
-  recorder bug whichever frame noticed it;
+- an ``OSError`` or a ``MemoryError`` is classified by
+  ``recorder_errors.from_exception`` (an Environment failure, exit 10: by errno
+  for an ``OSError``, ``ERR_OUT_OF_MEMORY`` for a ``MemoryError``), because
+  "the disk is full" or "the machine is out of memory" is not a recorder bug
+  whichever frame noticed it;
 - anything else is a bug: an ``InternalError`` with the caller's code
   (``ERR_CALLBACK_FAILED`` or ``ERR_UNKNOWN``) and ``exception_type`` in its
   context.
@@ -26,13 +28,16 @@ __all__ = ["classify", "describe", "location_of"]
 
 _MAX_MESSAGE = 200
 
+#: Exceptions that mean the machine failed, not the recorder (see module docstring).
+_ENVIRONMENT_FAILURES: tuple[type[BaseException], ...] = (OSError, MemoryError)
+
 
 def classify(exc: BaseException, code: ErrorCode, **context: object) -> RecorderError:
     """Return the ``RecorderError`` that stands for ``exc`` (see module docstring)."""
     if isinstance(exc, RecorderError):
         missing = {key: value for key, value in context.items() if key not in exc.context}
         return exc.with_context(**missing)
-    if isinstance(exc, OSError):
+    if isinstance(exc, _ENVIRONMENT_FAILURES):
         err = from_exception(exc).with_context(**context)
     else:
         err = bug(
