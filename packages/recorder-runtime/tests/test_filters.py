@@ -197,6 +197,57 @@ def test_pkg_selector_needs_a_module_name(tmp_path: Path) -> None:
     assert not flt.decide("/p/x.py", "x", "f").trace
 
 
+REDACT_SECRET_IN_TOOLS = """
+[[scope.rules]]
+selector = "pkg:tools.job"
+[[scope.rules.value_patterns]]
+selector = "local:canary"
+action = "redact"
+"""
+
+
+def test_pkg_rules_apply_to_code_run_by_run_path_via_the_project_root(tmp_path: Path) -> None:
+    user = write_filter(tmp_path / "f.toml", REDACT_SECRET_IN_TOOLS)
+    job = str(tmp_path / "tools" / "job.py")
+    decision = load(user).decide(job, "<run_path>", "<module>")
+    assert decision.value_action("local", "canary") == "redact"
+
+
+def test_pkg_rules_apply_to_code_without_a_frame_name(tmp_path: Path) -> None:
+    user = write_filter(tmp_path / "f.toml", REDACT_SECRET_IN_TOOLS)
+    job = str(tmp_path / "tools" / "job.py")
+    assert load(user).decide(job, None, "f").value_action("local", "canary") == "redact"
+
+
+def test_pkg_rules_fall_back_to_the_sys_path_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = write_filter(tmp_path / "filters" / "f.toml", REDACT_SECRET_IN_TOOLS)
+    site = tmp_path / "site"
+    monkeypatch.syspath_prepend(str(site))
+    decision = load(user).decide(str(site / "tools" / "job.py"), "<run_path>", "<module>")
+    assert decision.value_action("local", "canary") == "redact"
+
+
+def test_a_package_init_file_is_named_after_its_package(tmp_path: Path) -> None:
+    rule = '[[scope.rules]]\nselector = "pkg:tools"\nexec = "skip"\n'
+    user = write_filter(tmp_path / "f.toml", rule)
+    assert not load(user).decide(str(tmp_path / "tools" / "__init__.py"), "<x>", "f").trace
+
+
+def test_a_root_matches_whole_path_components_only(tmp_path: Path) -> None:
+    rule = '[[scope.rules]]\nselector = "pkg:lication.*"\nexec = "skip"\n'
+    user = write_filter(tmp_path / "app" / "f.toml", rule)
+    other = str(tmp_path / "application" / "lication" / "x.py")
+    assert load(user).decide(other, "<run_path>", "f").trace
+
+
+def test_a_valid_frame_name_wins_over_the_path(tmp_path: Path) -> None:
+    user = write_filter(tmp_path / "f.toml", REDACT_SECRET_IN_TOOLS)
+    job = str(tmp_path / "tools" / "job.py")
+    assert load(user).decide(job, "__main__", "f").value_action("local", "canary") == "allow"
+
+
 def test_obj_selector_matches_module_dot_qualname(tmp_path: Path) -> None:
     user = write_filter(
         tmp_path / "f.toml",

@@ -137,6 +137,33 @@ def test_dropped_values_are_omitted_and_a_dropped_return_is_marked(tmp_path: Pat
     assert stats["scopes_skipped"] >= 1
 
 
+def test_a_redaction_rule_applies_to_code_run_through_run_path(tmp_path: Path) -> None:
+    """Its frames are named ``<run_path>``: the module name comes from the file path."""
+    write(
+        tmp_path / "tools" / "job.py",
+        """
+        def work():
+            canary = "c4n4ry-run-path-value"
+            return len(canary)
+
+        result = work()
+        """,
+    )
+    script = write(tmp_path / "main.py", "import runpy\nrunpy.run_path('tools/job.py')\n")
+    user = write(
+        tmp_path / "redact.toml",
+        HEADER.format(name="redact")
+        + '[[scope.rules]]\nselector = "pkg:tools.job"\n'
+        + '[[scope.rules.value_patterns]]\nselector = "local:canary"\naction = "redact"\n',
+    )
+    done = run(tmp_path, "--format", "json", "--trace-filter", str(user), str(script))
+    assert done.returncode == 0, done.stderr
+    assert "work" in function_names(tmp_path)
+    trace = (tmp_path / "trace" / "trace.json").read_text(encoding="utf-8")
+    assert "c4n4ry-run-path-value" not in trace
+    assert "<redacted>" in trace
+
+
 def test_metadata_records_the_chain_with_paths_and_hashes(tmp_path: Path) -> None:
     script = make_project(tmp_path)
     user = write(tmp_path / "mine.toml", HEADER.format(name="mine"))

@@ -54,7 +54,9 @@ __all__ = [
     "FilterSource",
     "ScopeDecision",
     "TraceFilter",
+    "is_module_name",
     "is_secret_name",
+    "module_name_under",
     "render_default_filter",
     "secret_name_regex",
 ]
@@ -69,6 +71,9 @@ PROJECT_FILTER: Final = os.path.join(".codetracer", "trace-filter.toml")
 _isabs = os.path.isabs
 _abspath = os.path.abspath
 _normpath = os.path.normpath
+_SEP: Final = os.sep
+#: Source suffixes a module name can be derived from (``pkg/mod.py`` -> ``pkg.mod``).
+_SOURCE_SUFFIXES: Final = (".py", ".pyw", ".pyc")
 BUILTIN_PATH: Final = "<inline:builtin-default>"
 #: Filter files are read whole; anything bigger is refused before reading (reliability G12).
 MAX_FILTER_BYTES: Final = 1 << 20
@@ -940,6 +945,43 @@ class _Chain:
         self.add(absolute, text, hashlib.sha256(data).hexdigest(), detect_project_root(absolute))
 
 
+# --------------------------------------------------------------------------- module names
+
+
+def is_module_name(name: str) -> bool:
+    """True for a dotted module name (``pkg.mod``, ``__main__``), false for ``<run_path>``."""
+    return bool(name) and all(part.isidentifier() for part in name.split("."))
+
+
+def module_name_under(root: str, filename: str) -> str | None:
+    """``pkg.mod`` for ``root/pkg/mod.py`` (``pkg`` for ``root/pkg/__init__.py``), else None."""
+    prefix = root if root.endswith(_SEP) else root + _SEP
+    if not filename.startswith(prefix):
+        return None
+    relative = filename[len(prefix) :]
+    for suffix in _SOURCE_SUFFIXES:
+        if relative.endswith(suffix):
+            relative = relative[: -len(suffix)]
+            break
+    else:
+        return None
+    parts = relative.split(_SEP)
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts.pop()
+    name = ".".join(parts)
+    return name if is_module_name(name) else None
+
+
+def _sys_path_roots() -> list[str]:
+    """The directories on ``sys.path`` (read now: the program may have extended it)."""
+    try:
+        entries = [entry for entry in list(sys.path) if type(entry) is str]
+    except Exception:  # a program that replaced sys.path with something odd
+        return []
+    roots = {_normpath(_abspath(entry)) for entry in entries}
+    return sorted(roots, key=len, reverse=True)
+
+
 # --------------------------------------------------------------------------- runtime objects
 
 
@@ -1109,6 +1151,8 @@ class TraceFilter:
         self._secrets = _Secrets()
         self._decisions: dict[tuple[object, ...], ScopeDecision] = {}
         self._lock = threading.Lock()
+        roots = {_normpath(s.project_root) for s in chain.sources if s.project_root}
+        self._roots = tuple(sorted(roots, key=len, reverse=True))
 
     # -- loading
 
@@ -1143,13 +1187,21 @@ class TraceFilter:
     # -- scopes
 
     def decide(self, filename: str, module_name: str | None, qualname: str) -> ScopeDecision:
-        """The decision for a code object; call once per code object (it is not cached here)."""
+        """The decision for a code object; call once per code object (it is not cached here).
+
+        ``module_name`` is the frame's ``__name__``. When that is not a module name (code run
+        by ``runpy.run_path`` has ``<run_path>``; no frame at all gives ``None``), the name
+        derived from ``filename`` is used instead, as the reference does: otherwise ``pkg:``
+        rules, and the redactions they carry, would silently not apply.
+        """
         if filename.startswith("<"):
             decision = self._decision(False, self._default_value, ())
         else:
             if not _isabs(filename):
                 filename = _abspath(filename)
             filename = _normpath(filename)
+            if module_name is None or not is_module_name(module_name):
+                module_name = self.module_name_from_path(filename)
             obj = f"{module_name}.{qualname}" if module_name else qualname
             exec_ = self._default_exec
             default_value = self._default_value
@@ -1169,6 +1221,19 @@ class TraceFilter:
         if not decision.trace:
             self._stats.scopes_skipped += 1
         return decision
+
+    def module_name_from_path(self, filename: str) -> str | None:
+        """The dotted module name of ``filename`` (absolute, normalised), or None.
+
+        Relative to the filters' project roots first (deepest first), then to the entries of
+        ``sys.path`` (longest first, so the most specific root wins); a root must contain the
+        file (whole path components), and every part of the result must be an identifier.
+        """
+        for root in (*self._roots, *_sys_path_roots()):
+            name = module_name_under(root, filename)
+            if name is not None:
+                return name
+        return None
 
     def _decision(
         self,
