@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -131,4 +132,45 @@ def _finish_at_exit() -> None:
         session.finish(exit_code=None, exit_label="<exit>")
 
 
+def adopt(session: TraceSession) -> None:
+    """Make an already started session the current one (auto-start builds its own).
+
+    From then on ``is_tracing()`` is true and ``start()`` reports ``ERR_ALREADY_TRACING``,
+    exactly as if the program had called ``start()`` itself.
+    """
+    global _current
+    with _lock:
+        _current = session
+
+
+def release(session: TraceSession) -> None:
+    """Forget ``session`` if it is the current one (its owner finishes it itself)."""
+    global _current
+    with _lock:
+        if _current is session:
+            _current = None
+
+
+def _forget_after_fork() -> None:
+    """A forked child drops its parent's session without finishing it.
+
+    Finishing it would move the parent's staging files into the parent's trace
+    directory (or delete them) from the wrong process; the child records nothing
+    unless it starts a session of its own (auto-start does, see ``autostart``).
+    """
+    global _current
+    _lock_after_fork()
+    session, _current = _current, None
+    if session is not None and session.is_recording:
+        session.abandon_after_fork()
+
+
+def _lock_after_fork() -> None:
+    # The lock may have been held by another thread at fork time: the child gets a fresh one.
+    global _lock
+    _lock = threading.Lock()
+
+
 atexit.register(_finish_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)

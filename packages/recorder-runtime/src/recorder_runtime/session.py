@@ -78,6 +78,8 @@ class SessionConfig:
     args: tuple[str, ...] = ()
     backend: str = "auto"
     tool_id: int | None = None
+    #: More metadata, computed when the trace is finished (auto-start: the process tree).
+    extra_metadata: Callable[[], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,17 @@ class TraceSession:
 
     def _on_guard_detach(self, err: RecorderError) -> None:
         """Called by the guard on a callback failure: stop every event at once."""
+        self._detach_hooks()
+
+    def abandon_after_fork(self) -> None:
+        """In a forked child: stop recording and forget the session, touching no file.
+
+        The staging directory, the writer's file and the trace directory belong to the
+        parent, which is still recording into them: the child must neither flush, finish
+        nor discard anything (the writer already dropped its inherited buffer, see
+        ``writer._after_fork_in_child``). Only the child's own hooks are removed.
+        """
+        self.finished = True
         self._detach_hooks()
 
     def _detach_hooks(self) -> None:
@@ -451,6 +464,8 @@ class TraceSession:
         extra: dict[str, Any] = {"format": self.format.name}
         if self.filter is not None:
             extra["trace_filter"] = self.filter.metadata()
+        if self.config.extra_metadata is not None:
+            extra.update(self.config.extra_metadata())
         meta = build_metadata(
             workdir=os.getcwd(),
             program=self.config.program or self.config.activation_path or "",
