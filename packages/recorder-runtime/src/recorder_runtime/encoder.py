@@ -28,12 +28,10 @@ from __future__ import annotations
 
 import collections
 import itertools
-import re
 import types
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from json.encoder import encode_basestring_ascii as _escape
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeAlias
 
 from recorder_errors import ErrorCode, usage
 from recorder_runtime import encoder_fields as _fields
@@ -44,6 +42,9 @@ from recorder_runtime.encoder_memo import RECORD as MEMO_RECORD
 from recorder_runtime.encoder_memo import TOTAL as MEMO_TOTAL
 from recorder_runtime.encoder_memo import TUPLE as MEMO_TUPLE
 from recorder_runtime.encoder_memo import ContainerMemo
+from recorder_runtime.output.grammar import ValueGrammar
+from recorder_runtime.output.json.grammar import GRAMMAR as JSON_GRAMMAR
+from recorder_runtime.output.json.text import json_string
 
 __all__ = [
     "CaptureLimits",
@@ -64,7 +65,6 @@ KIND_TUPLE: Final = 27
 KIND_NONE: Final = 30
 KIND_ANY: Final = 32
 
-_TYPE_0: Final = ',"type_id":0}'
 _I64_MIN: Final = -(1 << 63)
 _I64_MAX: Final = (1 << 63) - 1
 
@@ -82,10 +82,6 @@ _CLASS_CACHE_ENTRIES: Final = 4096
 #: so that a secret straddling the cut is still recognised and replaced as a whole.
 _SCRUB_OVERLAP: Final = 1024
 
-_SEQUENCE_HEAD: Final = '{"kind":"Sequence","elements":['
-_TUPLE_HEAD: Final = '{"kind":"Tuple","elements":['
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 COUNTER_NAMES: Final = (
     "truncated",  # a String/Raw text cut at max_string_length
@@ -159,24 +155,6 @@ class CaptureLimits:
         return asdict(self)
 
 
-def json_string(text: str) -> str:
-    """A JSON string literal for ``text``: ASCII only, valid for any ``str``.
-
-    Non-ASCII characters are ``\\uXXXX`` escapes, so the output is valid UTF-8 whatever the
-    text holds. A lone surrogate (from ``surrogateescape`` decoding) would become a lone
-    ``\\udcff`` escape, which strict readers such as serde_json (CodeTracer's) reject; it is
-    rendered as the visible text ``\\udcff`` instead.
-    """
-    if not text.isascii() and _SURROGATE.search(text) is not None:
-        text = _unsurrogate(text)
-    return _escape(text)
-
-
-def _unsurrogate(text: str) -> str:
-    """Replace each lone surrogate by its backslash escape as text (``'\\udcff'``)."""
-    return str.encode(text, "utf-8", "backslashreplace").decode("utf-8")
-
-
 #: Per-value traversal state, one per top-level value (never shared between threads):
 #: ``walk[0]`` is the number of items the value may still show (``max_total_items``),
 #: ``walk[1]`` the filter scope whose rules apply to Struct fields (or None), the rest are
@@ -184,7 +162,9 @@ def _unsurrogate(text: str) -> str:
 #: list because it is created for every container value and searched with ``in`` (ids are
 #: addresses, far above any budget, and a scope compares by identity only).
 Walk = list[Any]
-Handler = Callable[[Any, int, "Walk | None"], str]
+#: One encoded piece: ``str`` for the JSON grammar, ``bytes`` for the binary one.
+Piece: TypeAlias = Any
+Handler = Callable[[Any, int, "Walk | None"], Piece]
 
 
 class ValueEncoder:
@@ -200,6 +180,7 @@ class ValueEncoder:
         limits: CaptureLimits = CaptureLimits(),
         *,
         scrub: Callable[[str], str] | None = None,
+        grammar: ValueGrammar | None = None,
     ) -> None:
         self._types = types
         self.limits = limits
@@ -212,16 +193,23 @@ class ValueEncoder:
         self._type_ids: dict[str, int] = {}
         self._registry_error: BaseException | None = None
         # ',"type_id":N}' per lang_type, filled on first use ("" = not yet registered).
-        self._t_int = self._t_str = self._t_raw = self._t_list = ""
-        self._t_dict = self._t_tuple = ""
-        self._none_json = self._true_json = self._false_json = ""
+        # Type ids of the built-in kinds, -1 until first use.
+        self._tid_int = self._tid_str = self._tid_raw = self._tid_list = -1
+        self._tid_dict = self._tid_tuple = -1
+        g = self._g = grammar if grammar is not None else JSON_GRAMMAR
+        # Cached records of None, True, False (empty = not built yet).
+        self._none_json = self._true_json = self._false_json = g.empty
+        # What encode() returns once the stack is exhausted (no Python call is possible).
+        self._exhausted = self._exhausted_0 = g.error("<stack exhausted>", 0)
+        self._pair: Callable[[Piece, Piece], Piece] | None = None
+        self._pair_tid = -1
         # Encodings of immutable values, by exact type (1 == 1.0 == True must not collide).
-        self._ints: dict[int, str] = {}
-        self._strs: dict[str, str] = {}
-        self._long_strs: dict[str, str] = {}
-        self._floats: dict[float, str] = {}
+        self._ints: dict[int, Piece] = {}
+        self._strs: dict[str, Piece] = {}
+        self._long_strs: dict[str, Piece] = {}
+        self._floats: dict[float, Piece] = {}
         # id(object) -> (class, encoding) of instances rendered by object.__repr__.
-        self._reprs: dict[int, tuple[type, str]] = {}
+        self._reprs: dict[int, tuple[type, Piece]] = {}
         # Encodings of unchanged containers (see encoder_memo), and a count of the markers
         # written, so that no entry is made from an encoding a limit has cut.
         self._memo = ContainerMemo(limits.max_items)
@@ -259,7 +247,7 @@ class ValueEncoder:
 
     # ------------------------------------------------------------------ public API
 
-    def encode(self, value: object, _depth: int = 0, _walk: Walk | None = None) -> str:
+    def encode(self, value: object, _depth: int = 0, _walk: Walk | None = None) -> Piece:
         """The JSON text of one ValueRecord for ``value``. Never raises (see module doc).
 
         Also the recursion step for container elements (``_depth``, ``_walk`` are private):
@@ -301,9 +289,9 @@ class ValueEncoder:
             except RecursionError:
                 # The program recursed to the limit before this callback: no Python call
                 # is possible any more, only C operations. Type 0 if Object is not known yet.
-                return '{"kind":"Error","msg":"<stack exhausted>"' + (self._t_raw or _TYPE_0)
+                return self._exhausted
 
-    def encode_scoped(self, scope: FieldPolicy | None, value: object) -> str:
+    def encode_scoped(self, scope: FieldPolicy | None, value: object) -> Piece:
         """Like :meth:`encode`, with ``scope``'s redaction rules applied to Struct fields by
         name (domain ``attr``), exactly as to variables of that scope."""
         t = type(value)
@@ -311,13 +299,13 @@ class ValueEncoder:
             return self.encode(value)
         return self.encode(value, 0, [self._max_total, scope])
 
-    def redacted(self) -> str:
+    def redacted(self) -> Piece:
         """``Error{msg:"<redacted>"}`` of type (16, "Redacted"): a value a filter hid."""
-        return '{"kind":"Error","msg":"<redacted>"' + self._tail(KIND_RAW, "Redacted")
+        return self._g.error("<redacted>", self._type_id(KIND_RAW, "Redacted"))
 
-    def dropped(self) -> str:
+    def dropped(self) -> Piece:
         """``Error{msg:"<dropped>"}`` of type (16, "Dropped"): a value a filter dropped."""
-        return '{"kind":"Error","msg":"<dropped>"' + self._tail(KIND_RAW, "Dropped")
+        return self._g.error("<dropped>", self._type_id(KIND_RAW, "Dropped"))
 
     def set_scrub(self, scrub: Callable[[str], str] | None) -> None:
         """Replace the scrubber (``None``: no secrets known, the fast cached path).
@@ -332,11 +320,11 @@ class ValueEncoder:
         self._reprs.clear()
         self._memo.clear()
 
-    def string(self, text: str) -> str:
+    def string(self, text: str) -> Piece:
         """A ``String`` record (capped like any string), e.g. ``"<exit>"``."""
         return self.encode(text)
 
-    def int_(self, i: int) -> str:
+    def int_(self, i: int) -> Piece:
         """An ``Int`` record (``Raw`` text when outside i64)."""
         return self.encode(i)
 
@@ -366,54 +354,47 @@ class ValueEncoder:
             self._type_ids[lang_type] = tid
         return tid
 
-    def _tail(self, kind: int, lang_type: str) -> str:
-        """``,"type_id":N}``: the end of every record of this type."""
-        return f',"type_id":{self._type_id(kind, lang_type)}}}'
-
     # ------------------------------------------------------------------ scalars
 
-    def _none(self) -> str:
-        self._none_json = '{"kind":"None"' + self._tail(KIND_NONE, "None")
+    def _none(self) -> Piece:
+        self._none_json = self._g.none(self._type_id(KIND_NONE, "None"))
         return self._none_json
 
-    def _bool(self, v: bool) -> str:
+    def _bool(self, v: bool) -> Piece:
         if not self._true_json:
-            tail = self._tail(KIND_BOOL, "Bool")
-            self._true_json = '{"kind":"Bool","b":true' + tail
-            self._false_json = '{"kind":"Bool","b":false' + tail
+            tid = self._type_id(KIND_BOOL, "Bool")
+            self._true_json = self._g.bool_(True, tid)
+            self._false_json = self._g.bool_(False, tid)
         return self._true_json if v is True else self._false_json
 
-    def _int(self, v: int) -> str:
-        """An exact int whose text is not cached yet."""
+    def _int(self, v: int) -> Piece:
+        """An exact int whose encoding is not cached yet."""
         if not _I64_MIN <= v <= _I64_MAX:
             return self._raw(_render.big_int_text(v, self._max_chars), bounded=True)
-        tail = self._t_int or self._init_int()
-        s = f'{{"kind":"Int","i":{v}{tail}'
+        tid = self._tid_int
+        if tid < 0:
+            tid = self._tid_int = self._type_id(KIND_INT, "Int")
+        s = self._g.int_(v, tid)
         ints = self._ints
         if len(ints) >= _CACHE_ENTRIES:
             ints.clear()
         ints[v] = s
         return s
 
-    def _init_int(self) -> str:
-        self._t_int = self._tail(KIND_INT, "Int")
-        return self._t_int
-
-    def _int_subclass(self, v: int, depth: int, walk: Walk | None) -> str:
+    def _int_subclass(self, v: int, depth: int, walk: Walk | None) -> Piece:
         """IntEnum and other int subclasses: the plain value (their ``str`` is not consulted)."""
         plain: int = int.__int__(v)
         s = self._ints.get(plain)
         return s if s is not None else self._int(plain)
 
-    def _float(self, v: float) -> str:
+    def _float(self, v: float) -> Piece:
         """Floats are ``Raw`` text like the reference (``"inf"``/``"nan"`` stay valid JSON).
 
         Cached by value, except zero: ``0.0 == -0.0`` but their texts differ.
         """
         if self._scrub is not None:  # not cached, like strings (see set_scrub)
             return self._raw(repr(v))
-        tail = self._t_raw or self._init_raw()
-        s = f'{{"kind":"Raw","r":"{v!r}"{tail}'
+        s = self._g.raw(float.__repr__(v), self._raw_tid())
         if v:
             floats = self._floats
             if len(floats) >= _CACHE_ENTRIES:
@@ -421,22 +402,24 @@ class ValueEncoder:
             floats[v] = s
         return s
 
-    def _float_subclass(self, v: float, depth: int, walk: Walk | None) -> str:
+    def _float_subclass(self, v: float, depth: int, walk: Walk | None) -> Piece:
         return self._raw(float.__repr__(v))
 
     # ------------------------------------------------------------------ text
 
-    def _str(self, v: str) -> str:
+    def _str(self, v: str) -> Piece:
         """An exact str whose encoding is not cached yet."""
-        tail = self._t_str or self._init_str()
+        tid = self._tid_str
+        if tid < 0:
+            tid = self._tid_str = self._type_id(KIND_STRING, "String")
         n = len(v)
         if n > self._max_chars:
-            return '{"kind":"String","text":' + _json_text(self._cut(v, n)) + tail
+            return self._g.string(self._cut(v, n), tid)
         scrub = self._scrub
         if scrub is not None:  # not cached: the scrubber learns new secrets as it goes
-            return '{"kind":"String","text":' + _json_text(scrub(v)) + tail
+            return self._g.string(scrub(v), tid)
         if n <= _CACHED_STR_MAX_LEN:
-            s = '{"kind":"String","text":' + _json_text(v) + tail
+            s = self._g.string(v, tid)
             strs = self._strs
             if len(strs) >= _CACHE_ENTRIES:
                 strs.clear()
@@ -449,22 +432,20 @@ class ValueEncoder:
         cached = longs.get(v)
         if cached is not None:
             return cached
-        s = '{"kind":"String","text":' + _json_text(v) + tail
+        s = self._g.string(v, tid)
         if len(longs) >= _LONG_CACHE_ENTRIES:
             longs.clear()
         longs[v] = s
         return s
 
-    def _init_str(self) -> str:
-        self._t_str = self._tail(KIND_STRING, "String")
-        return self._t_str
-
-    def _str_subclass(self, v: str, depth: int, walk: Walk | None) -> str:
+    def _str_subclass(self, v: str, depth: int, walk: Walk | None) -> Piece:
         """str subclasses: the plain text, read with str's own methods."""
         n = str.__len__(v)
         if n > self._max_chars:
-            tail = self._t_str or self._init_str()
-            return '{"kind":"String","text":' + _json_text(self._cut(v, n)) + tail
+            tid = self._tid_str
+            if tid < 0:
+                tid = self._tid_str = self._type_id(KIND_STRING, "String")
+            return self._g.string(self._cut(v, n), tid)
         plain: str = str.__str__(v)
         s = self._strs.get(plain)
         return s if s is not None else self._str(plain)
@@ -482,14 +463,14 @@ class ValueEncoder:
             text = scrub(str.__getitem__(text, slice(0, cap + _SCRUB_OVERLAP)))
         return _render.cut(text, cap, f"{n} chars")
 
-    def _raw(self, text: str, *, bounded: bool = False) -> str:
+    def _raw(self, text: str, *, bounded: bool = False) -> Piece:
         """A ``Raw`` record of type (16, "Object") for a rendered text (capped, scrubbed).
 
         ``bounded``: the renderer already cut the text and added its own size marker.
         """
-        tail = self._t_raw or self._init_raw()
+        tid = self._raw_tid()
         if type(text) is str and self._scrub is None and len(text) <= self._max_chars:
-            return '{"kind":"Raw","r":' + _json_text(text) + tail  # the common case
+            return self._g.raw(text, tid)  # the common case
         if type(text) is not str:
             text = str.__str__(text)  # a __str__ may return a str subclass
         n = len(text)
@@ -500,37 +481,35 @@ class ValueEncoder:
                 text = self._scrub(text)
         else:
             text = self._cut(text, n)
-        return '{"kind":"Raw","r":' + _json_text(text) + tail
+        return self._g.raw(text, tid)
 
-    def _init_raw(self) -> str:
-        self._t_raw = self._tail(KIND_RAW, "Object")
-        return self._t_raw
+    def _raw_tid(self) -> int:
+        """The id of (16, "Object"), the type of Raw texts and of the encoder's markers."""
+        tid = self._tid_raw
+        if tid < 0:
+            tid = self._tid_raw = self._type_id(KIND_RAW, "Object")
+            self._exhausted = self._g.error("<stack exhausted>", tid)
+        return tid
 
-    def _error(self, msg: str) -> str:
+    def _error(self, msg: str) -> Piece:
         """An ``Error`` record of type (16, "Object"): the encoder's own markers."""
-        tail = self._t_raw or self._init_raw()
-        return '{"kind":"Error","msg":' + _escape(msg) + tail
+        return self._g.error(msg, self._raw_tid())
 
     # ------------------------------------------------------------------ containers
 
-    def _list(self, v: list[Any], depth: int, walk: Walk | None) -> str:
+    def _list(self, v: list[Any], depth: int, walk: Walk | None) -> Piece:
         """Lists (and subclasses): ``Sequence`` of type (0, "List")."""
-        tail = self._t_list or self._init_list()
-        foot = '],"is_slice":false' + tail
-        return self._sequence(v, list, "list", MEMO_LIST, _SEQUENCE_HEAD, foot, depth, walk)
+        tid = self._tid_list
+        if tid < 0:
+            tid = self._tid_list = self._type_id(KIND_SEQ, "List")
+        return self._sequence(v, list, "list", MEMO_LIST, self._g.sequence, tid, depth, walk)
 
-    def _init_list(self) -> str:
-        self._t_list = self._tail(KIND_SEQ, "List")
-        return self._t_list
-
-    def _tuple(self, v: tuple[Any, ...], depth: int, walk: Walk | None) -> str:
-        """Tuples (and subclasses such as namedtuple): ``Tuple`` of type (27, "Tuple")."""
-        tail = self._t_tuple or self._init_tuple()
-        return self._sequence(v, tuple, "tuple", MEMO_TUPLE, _TUPLE_HEAD, "]" + tail, depth, walk)
-
-    def _init_tuple(self) -> str:
-        self._t_tuple = self._tail(KIND_TUPLE, "Tuple")
-        return self._t_tuple
+    def _tuple(self, v: tuple[Any, ...], depth: int, walk: Walk | None) -> Piece:
+        """Tuples (and tuple subclasses that are not named tuples): ``Tuple`` (27, "Tuple")."""
+        tid = self._tid_tuple
+        if tid < 0:
+            tid = self._tid_tuple = self._type_id(KIND_TUPLE, "Tuple")
+        return self._sequence(v, tuple, "tuple", MEMO_TUPLE, self._g.tuple_, tid, depth, walk)
 
     def _sequence(
         self,
@@ -538,12 +517,12 @@ class ValueEncoder:
         base: Any,
         what: str,
         memo_kind: str,
-        head: str,
-        foot: str,
+        record_of: Callable[[Piece, int, int], Piece],
+        type_id: int,
         depth: int,
         walk: Walk | None,
-    ) -> str:
-        """Lists and tuples: the elements (bounded, cycle-checked, memoised) between head/foot.
+    ) -> Piece:
+        """Lists and tuples: the record of the elements (bounded, cycle-checked, memoised).
 
         ``base`` is the built-in type whose own methods read ``v`` (``list`` or ``tuple``), so
         a subclass's ``__len__``/``__getitem__`` overrides never run.
@@ -570,22 +549,22 @@ class ValueEncoder:
                 if hit is not None:
                     return hit
             misses: list[Any] = [] if memo is not None else _NO_MISSES
-            body = self._elements(items, depth + 1, walk, misses)
+            parts = self._elements(items, depth + 1, walk, misses)
         finally:
             walk.pop()
         if len(items) < n:
-            body = self._with_more(body, n)
-        record = head + body + foot
+            self._more(parts, n)
+        record = record_of(self._g.join(parts), len(parts), type_id)
         if memo is not None and self._marks == marks:
             memo.store(key, memo_kind, n, items, len(items), misses, record)
         return record
 
     def _memo_lookup(
         self, key: int, kind: str, n: int, contents: Any, depth: int, walk: Walk
-    ) -> tuple[str | None, ContainerMemo | None, int]:
+    ) -> tuple[Piece | None, ContainerMemo | None, int]:
         """Ask the memo about an unchanged container (no scrubber installed, exact type).
 
-        Returns ``(text, None, 0)`` on a hit (its item budget is charged to the walk), else
+        Returns ``(record, None, 0)`` on a hit (its item budget is charged to the walk), else
         ``(None, memo_to_store_into_or_None, marks)``: ``None`` when the memo said to skip
         this container; ``marks`` lets the caller tell whether the encoding it is about to
         make may be stored.
@@ -594,8 +573,7 @@ class ValueEncoder:
         entry = memo.lookup(key, kind, n, contents, self._max_depth - depth, walk[0])
         if type(entry) is tuple:
             walk[0] -= entry[MEMO_TOTAL]
-            record: str = entry[MEMO_RECORD]
-            return record, None, 0
+            return entry[MEMO_RECORD], None, 0
         return None, (memo if entry is None else None), self._marks
 
     def _limit(self, walk: Walk) -> int:
@@ -610,13 +588,13 @@ class ValueEncoder:
 
     def _elements(
         self, items: list[Any] | tuple[Any, ...], depth: int, walk: Walk, misses: list[Any]
-    ) -> str:
-        """The comma-separated encodings of a snapshot of a container's first items.
+    ) -> list[Piece]:
+        """The encodings of a snapshot of a container's first items.
 
         Cached atoms are looked up inline (half the cost of a call per element); the type
         test comes first because ``1 == 1.0 == True`` share a hash, and hashing an object of
         unknown type would run its ``__hash__``. When a memo entry is being built, every
-        other element and its text are noted in ``misses``.
+        other element and its encoding are noted in ``misses``.
         """
         walk[0] -= len(items)
         encode = self.encode
@@ -626,36 +604,36 @@ class ValueEncoder:
         true, false, none = self._true_json, self._false_json, self._none_json
         noting = misses is not _NO_MISSES
         note = misses.append
-        return ",".join(
-            [
-                (
-                    ints(x)
-                    if (t := type(x)) is int
-                    else strs(x)
-                    if t is str
-                    else floats(x)
-                    if t is float
-                    else (true if x else false)
-                    if t is bool
-                    else none
-                    if x is None
-                    else None
-                )
-                # not cached yet ("" or None), or not an atom: encoded, and when a memo entry
-                # is being built, noted (the element, then its text, which is then used)
-                or (note(x) or note(encode(x, depth, walk)) or misses[-1] if noting else None)
-                or encode(x, depth, walk)
-                for x in items
-            ]
-        )
+        return [
+            (
+                ints(x)
+                if (t := type(x)) is int
+                else strs(x)
+                if t is str
+                else floats(x)
+                if t is float
+                else (true if x else false)
+                if t is bool
+                else none
+                if x is None
+                else None
+            )
+            # not cached yet (empty or None), or not an atom: encoded, and when a memo entry
+            # is being built, noted (the element, then its encoding, which is then used)
+            or (note(x) or note(encode(x, depth, walk)) or misses[-1] if noting else None)
+            or encode(x, depth, walk)
+            for x in items
+        ]
 
-    def _dict(self, v: dict[Any, Any], depth: int, walk: Walk | None) -> str:
+    def _dict(self, v: dict[Any, Any], depth: int, walk: Walk | None) -> Piece:
         """Dicts (and subclasses): ``Sequence`` (0, "Dict") of ``(key, value)`` Tuples."""
-        tail = self._t_dict or self._init_dict()
+        tid = self._tid_dict
+        if tid < 0:
+            tid = self._tid_dict = self._type_id(KIND_SEQ, "Dict")
         exact = type(v) is dict
         n = len(v) if exact else dict.__len__(v)
         if not n:  # empty (a module's __annotations__ at every step): no walk, no memo
-            return '{"kind":"Sequence","elements":[],"is_slice":false' + tail
+            return self._g.sequence(self._g.empty, 0, tid)
         if depth >= self._max_depth:
             return self._depth_cut("dict", n)
         key = id(v)
@@ -681,27 +659,25 @@ class ValueEncoder:
                 if hit is not None:
                     return hit
             misses: list[Any] = [] if memo is not None else _NO_MISSES
-            body = self._pairs(pairs, depth + 1, walk, misses)
+            parts = self._pairs(pairs, depth + 1, walk, misses)
         finally:
             walk.pop()
         if len(pairs) < n:
-            body = self._with_more(body, n)
-        record = '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
+            self._more(parts, n)
+        record = self._g.sequence(self._g.join(parts), len(parts), tid)
         if memo is not None and self._marks == marks:
             memo.store(key, MEMO_DICT, n, flat, len(pairs), misses, record)
         return record
 
-    def _init_dict(self) -> str:
-        self._t_dict = self._tail(KIND_SEQ, "Dict")
-        return self._t_dict
-
     def _pairs(
         self, pairs: list[tuple[Any, Any]], depth: int, walk: Walk, misses: list[Any]
-    ) -> str:
+    ) -> list[Piece]:
         """The ``(key, value)`` Tuples of a dict snapshot, like :meth:`_elements`."""
         walk[0] -= len(pairs)
-        head = '{"kind":"Tuple","elements":['
-        tail = "]" + (self._t_tuple or self._init_tuple())
+        tid = self._tid_tuple
+        if tid < 0:
+            tid = self._tid_tuple = self._type_id(KIND_TUPLE, "Tuple")
+        pair = self._pair_of(tid)
         encode = self.encode
         ints = self._ints_get
         strs = self._strs_get
@@ -709,66 +685,71 @@ class ValueEncoder:
         true, false, none = self._true_json, self._false_json, self._none_json
         noting = misses is not _NO_MISSES
         note = misses.append
-        return ",".join(
-            [
-                f"{head}{k_text},{x_text}{tail}"  # one allocation per pair
-                for k, x in pairs
-                # `for name in [expr]` is a plain assignment in a comprehension (CPython 3.9+)
-                for k_text in [
-                    (strs(k) if type(k) is str else None)
-                    or (note(k) or note(encode(k, depth, walk)) or misses[-1] if noting else None)
-                    or encode(k, depth, walk)
-                ]
-                for t in [type(x)]
-                for x_text in [
-                    (
-                        ints(x)
-                        if t is int
-                        else strs(x)
-                        if t is str
-                        else floats(x)
-                        if t is float
-                        else (true if x else false)
-                        if t is bool
-                        else none
-                        if x is None
-                        else None
-                    )
-                    or (note(x) or note(encode(x, depth, walk)) or misses[-1] if noting else None)
-                    or encode(x, depth, walk)
-                ]
+        return [
+            pair(k_text, x_text)
+            for k, x in pairs
+            # `for name in [expr]` is a plain assignment in a comprehension (CPython 3.9+)
+            for k_text in [
+                (strs(k) if type(k) is str else None)
+                or (note(k) or note(encode(k, depth, walk)) or misses[-1] if noting else None)
+                or encode(k, depth, walk)
             ]
-        )
+            for t in [type(x)]
+            for x_text in [
+                (
+                    ints(x)
+                    if t is int
+                    else strs(x)
+                    if t is str
+                    else floats(x)
+                    if t is float
+                    else (true if x else false)
+                    if t is bool
+                    else none
+                    if x is None
+                    else None
+                )
+                or (note(x) or note(encode(x, depth, walk)) or misses[-1] if noting else None)
+                or encode(x, depth, walk)
+            ]
+        ]
+
+    def _pair_of(self, tuple_tid: int) -> Callable[[Piece, Piece], Piece]:
+        """``pair(key, value)``: the 2-element Tuple record of a dict item (cached)."""
+        pair = self._pair
+        if pair is None or self._pair_tid != tuple_tid:
+            pair = self._pair = self._g.pair_builder(tuple_tid)
+            self._pair_tid = tuple_tid
+        return pair
 
     # ------------------------------------------------------------------ markers
 
-    def _with_more(self, body: str, n: int) -> str:
-        """``body`` followed by the marker element for the items not shown (true length)."""
+    def _more(self, parts: list[Piece], n: int) -> None:
+        """Append the marker element for the items not shown (with the true length)."""
         self.counters["items_capped"] += 1
-        more = self._error(f"<truncated: {n} items>")
-        return body + "," + more if body else more
+        parts.append(self._error(f"<truncated: {n} items>"))
 
-    def _depth_cut(self, what: str, n: int) -> str:
+    def _depth_cut(self, what: str, n: int) -> Piece:
         self._marks += 1
         self.counters["depth_cut"] += 1
         return self._error(f"<depth limit: {what} of {n} items>")
 
-    def _cycle(self, what: str) -> str:
+    def _cycle(self, what: str) -> Piece:
         self._marks += 1
         self.counters["cycles"] += 1
         return self._error(f"<cycle: {what}>")
 
-    def _failed(self, exc: BaseException) -> str:
+    def _failed(self, exc: BaseException) -> Piece:
         self._marks += 1
         self.counters["encode_failed"] += 1
         return self._error(f"<encoding failed: {_render.type_name(type(exc))}>")
 
     # ------------------------------------------------------------------ other objects
 
-    def _mock(self, v: object, depth: int, walk: Walk | None) -> str:
+    def _mock(self, v: object, depth: int, walk: Walk | None) -> Piece:
         return self._raw(_render.mock_text(v))
 
-    def _default_repr(self, v: object, depth: int, walk: Walk | None) -> str:
+    def _default_repr(self, v: object, depth: int, walk: Walk | None) -> Piece:
         """Classes without their own text: ``object.__repr__``, which runs no program code.
 
         Its text is a function of the class and the address only, so it is cached by
@@ -788,7 +769,7 @@ class ValueEncoder:
             reprs[key] = (t, s)
         return s
 
-    def _trusted(self, v: object, depth: int, walk: Walk | None) -> str:
+    def _trusted(self, v: object, depth: int, walk: Walk | None) -> Piece:
         """Functions, builtins, complex, range: their base's C ``repr`` of fixed-size data."""
         t = type(v)
         if t is types.FunctionType or t is types.BuiltinFunctionType:
@@ -796,27 +777,27 @@ class ValueEncoder:
         base: Any = complex if issubclass(t, complex) else range
         return self._raw(base.__repr__(v))
 
-    def _bytes(self, v: bytes, depth: int, walk: Walk | None) -> str:
+    def _bytes(self, v: bytes, depth: int, walk: Walk | None) -> Piece:
         return self._raw(_render.bytes_text(v, self._max_chars), bounded=True)
 
-    def _bytearray(self, v: bytearray, depth: int, walk: Walk | None) -> str:
+    def _bytearray(self, v: bytearray, depth: int, walk: Walk | None) -> Piece:
         return self._raw(_render.bytearray_text(v, self._max_chars), bounded=True)
 
-    def _class(self, v: type, depth: int, walk: Walk | None) -> str:
+    def _class(self, v: type, depth: int, walk: Walk | None) -> Piece:
         """A class: ``<class 'mod.Name'>`` by ``type.__repr__``, never a metaclass's repr."""
         return self._raw(type.__repr__(v))
 
-    def _module(self, v: object, depth: int, walk: Walk | None) -> str:
+    def _module(self, v: object, depth: int, walk: Walk | None) -> Piece:
         return self._raw(_render.module_text(v))
 
-    def _method(self, v: object, depth: int, walk: Walk | None) -> str:
+    def _method(self, v: object, depth: int, walk: Walk | None) -> Piece:
         return self._raw(_render.method_text(v))
 
-    def _enum(self, v: object, depth: int, walk: Walk | None) -> str:
+    def _enum(self, v: object, depth: int, walk: Walk | None) -> Piece:
         """An enum member: ``Color.RED`` from its stored ``_name_`` (no ``__str__`` runs)."""
         return self._raw(_render.enum_text(v, _fields.instance_dict(v, type(v))))
 
-    def _allowed(self, v: object, depth: int, walk: Walk | None) -> str:
+    def _allowed(self, v: object, depth: int, walk: Walk | None) -> Piece:
         """An allowlisted standard-library type (exact): its own text, which runs no program
         code; a datetime whose ``tzinfo`` is a program class is shown by its fields."""
         t = type(v)
@@ -826,7 +807,7 @@ class ValueEncoder:
                 return self._object(v, depth, walk)
         return self._raw(str(v))
 
-    def _collection(self, v: object, depth: int, walk: Walk | None) -> str:
+    def _collection(self, v: object, depth: int, walk: Walk | None) -> Piece:
         """set, frozenset, deque: the built-in text when every shown item is a plain value
         (the reference's rendering, no program code), else a Sequence of the items."""
         base: Any = _render.collection_base(type(v))
@@ -851,18 +832,18 @@ class ValueEncoder:
             limit = self._limit(walk)
             shown = items[:limit]
             walk[0] -= len(shown)
-            body = ",".join([self.encode(x, depth + 1, walk) for x in shown])
+            parts = [self.encode(x, depth + 1, walk) for x in shown]
         finally:
             walk.pop()
         if len(shown) < n:
-            body = self._with_more(body, n)
+            self._more(parts, n)
         kind = KIND_SEQ if base is collections.deque else KIND_SET
-        tail = self._tail(kind, lang_type.capitalize())
-        return '{"kind":"Sequence","elements":[' + body + '],"is_slice":false' + tail
+        tid = self._type_id(kind, lang_type.capitalize())
+        return self._g.sequence(self._g.join(parts), len(parts), tid)
 
     # ------------------------------------------------------------------ structures
 
-    def _object(self, v: object, depth: int, walk: Walk | None) -> str:
+    def _object(self, v: object, depth: int, walk: Walk | None) -> Piece:
         """Any other object: a Struct of its stored fields; ``object.__repr__`` text (type and
         identity, no program code) when it stores none."""
         t = type(v)
@@ -871,12 +852,12 @@ class ValueEncoder:
             return self._default_repr(v, depth, walk)
         return self._struct(v, t, fields, depth, walk)
 
-    def _exception(self, v: BaseException, depth: int, walk: Walk | None) -> str:
+    def _exception(self, v: BaseException, depth: int, walk: Walk | None) -> Piece:
         """An exception: a Struct of its ``args`` and its own fields, named by its class."""
         t = type(v)
         return self._struct(v, t, _fields.exception_fields(v, t), depth, walk)
 
-    def _tuple_subclass(self, v: tuple[Any, ...], depth: int, walk: Walk | None) -> str:
+    def _tuple_subclass(self, v: tuple[Any, ...], depth: int, walk: Walk | None) -> Piece:
         """A named tuple is a Struct of its named fields; other tuple subclasses a Tuple."""
         t = type(v)
         names = _fields.namedtuple_fields(t)
@@ -887,7 +868,7 @@ class ValueEncoder:
 
     def _struct(
         self, v: object, t: type, fields: list[tuple[str, Any]], depth: int, walk: Walk | None
-    ) -> str:
+    ) -> Piece:
         """``Struct`` of ``fields`` (name, value) in a Type of kind Struct naming them.
 
         Caps and cycles apply as to containers; a field whose name a redaction rule of the
@@ -905,7 +886,7 @@ class ValueEncoder:
         else:
             walk.append(key)
         names: list[str] = []
-        texts: list[str] = []
+        texts: list[Piece] = []
         try:
             limit = self._limit(walk)
             shown = fields[:limit]
@@ -929,7 +910,7 @@ class ValueEncoder:
             texts.append(self._error(f"<truncated: {n} fields>"))
         self.counters["structs"] += 1
         type_id = self._struct_type(t, name, tuple(names))
-        return '{"kind":"Struct","field_values":[%s],"type_id":%d}' % (",".join(texts), type_id)
+        return self._g.struct(self._g.join(texts), len(texts), type_id)
 
     def _struct_type(self, t: type, name: str, names: tuple[str, ...]) -> int:
         """The Struct type of one field layout of class ``t`` (registered on first use).
@@ -973,10 +954,3 @@ def _is_text_atom(x: object) -> bool:
 
 #: Passed as ``misses`` when no memo entry is being built; never appended to.
 _NO_MISSES: Final[list[Any]] = []
-
-
-def _json_text(text: str) -> str:
-    """:func:`json_string` without the call overhead for the common (ASCII) case."""
-    if text.isascii():
-        return _escape(text)
-    return json_string(text)

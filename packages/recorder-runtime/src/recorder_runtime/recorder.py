@@ -27,23 +27,19 @@ from operator import is_
 from types import BuiltinFunctionType, CodeType, FrameType, FunctionType, ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
-from .output.json.grammar import GRAMMAR
+from .output.json.grammar import GRAMMAR as JSON_GRAMMAR
 
 if TYPE_CHECKING:
     from .encoder import ValueEncoder
     from .filters import ScopeDecision, TraceFilter
     from .io_capture import IOCapture
+    from .output.grammar import EventGrammar, Piece
     from .writer import TraceWriter
 
 _get_ident = threading.get_ident
 
 CO_VARARGS: Final = 0x04
 CO_VARKEYWORDS: Final = 0x08
-
-#: The event grammar of the stream being written: the only source of event syntax.
-_G: Final = GRAMMAR
-CLOSE: Final = GRAMMAR.value_suffix
-RETURN_PREFIX: Final = GRAMMAR.return_prefix
 
 
 # Sentinel variable ids stored in the per-code name caches.
@@ -104,7 +100,7 @@ class CodeInfo:
         self.step_text = ""
         # the globals a step shows: None = every module global; set by EventRecorder
         self.global_names: tuple[str, ...] | None = None
-        self.encode: Callable[[object], str] = str
+        self.encode: Callable[[object], Piece] = str
 
 
 def referenced_names(code: CodeType) -> tuple[str, ...]:
@@ -136,7 +132,16 @@ class GlobalBlock:
     code may also bind locally are resolved per step (a local hides a global).
     """
 
-    __slots__ = ("epoch", "keys", "shadowable", "text", "values", "volatile")
+    __slots__ = (
+        "dropped",
+        "epoch",
+        "keys",
+        "redacted",
+        "shadowable",
+        "text",
+        "values",
+        "volatile",
+    )
 
     def __init__(self, keys: tuple[Any, ...], values: tuple[Any, ...], epoch: int) -> None:
         self.keys = keys
@@ -145,6 +150,9 @@ class GlobalBlock:
         self.text = ""
         self.volatile: list[tuple[str, Any]] = []  # (Value prefix, value) re-encoded per step
         self.shadowable: list[tuple[str, int, Any]] = []
+        # redacted (in ``text``) and dropped globals: counted in the filter stats per step
+        self.redacted = 0
+        self.dropped = 0
 
 
 #: Types whose encoding cannot change while the value stays the same object, by ``id``
@@ -207,8 +215,9 @@ class EventRecorder:
         *,
         program: str,
         activation_path: str | None,
-        encode: Callable[[object], str] | None = None,
+        encode: Callable[[object], Piece] | None = None,
         globals_mode: str = "referenced",
+        grammar: EventGrammar = JSON_GRAMMAR,
     ) -> None:
         self.writer = writer
         self.encoder = encoder
@@ -234,6 +243,9 @@ class EventRecorder:
         self._encode = encode if encode is not None else encoder.encode
         self._extend = writer.extend
         self.globals_mode = globals_mode
+        # The format's event grammar: the only source of event syntax (output/grammar.py).
+        self._g = grammar
+        self._close = grammar.value_suffix
 
     # ----------------------------------------------------------------- set-up
 
@@ -263,7 +275,7 @@ class EventRecorder:
             trace = False
         info = CodeInfo(code, decision, trace)
         if decision is not None:
-            info.ret_action = decision.value_action("ret", info.name)
+            info.ret_action = decision.cached_action("ret", info.name)
         if self._custom_encode is None and decision is not None:
             info.encode = partial(self.encoder.encode_scoped, decision)
         else:
@@ -302,7 +314,7 @@ class EventRecorder:
             info, parts = self._prologue(code, frame)
             variable_id = self.writer.variable_id("exception")
             encoded = info.encode(exc)
-            parts.append(_G.value(variable_id, encoded))
+            parts.append(self._g.value(variable_id, encoded))
             self._open_call(code, info, parts, ((variable_id, encoded),))
 
     def _prologue(self, code: CodeType, frame: FrameType) -> tuple[CodeInfo, list[str]]:
@@ -324,7 +336,7 @@ class EventRecorder:
     ) -> None:
         """A Step at the definition line, the Call, and the frame pushed on this thread's stack."""
         parts.append(info.step_text)
-        parts.append(_G.call(info.function_id, args))
+        parts.append(self._g.call(info.function_id, args))
         stack = self._stack()
         self._extend(parts)
         stack.append(code)  # only once the Call is buffered (see TraceWriter.extend)
@@ -346,7 +358,7 @@ class EventRecorder:
         self.steps += 1
         step = info.step_texts.get(line)
         if step is None:
-            step = info.step_texts[line] = _G.step(path_id, line)
+            step = info.step_texts[line] = self._g.step(path_id, line)
         parts.append(step)
         self._capture_variables(info, frame, parts)
         self._extend(parts)
@@ -362,7 +374,7 @@ class EventRecorder:
         parts: list[str] = []
         if self.io is not None and self.io.pending:
             self._drain_io(parts)
-        parts.append(RETURN_PREFIX + self._encode_return(info, value) + CLOSE)
+        parts.append(self._g.return_(self._encode_return(info, value)))
         self._extend(parts)
         stack.pop()  # only once the Return is buffered (see TraceWriter.extend)
         if code is self.activation_code and not stack:
@@ -408,7 +420,7 @@ class EventRecorder:
         info.function_id = writer.function_id(
             (code.co_filename, code.co_firstlineno, name), info.path_id, info.line, name
         )
-        info.step_text = _G.step(info.path_id, info.line)
+        info.step_text = self._g.step(info.path_id, info.line)
 
     def _capture_args(
         self, info: CodeInfo, frame: FrameType, parts: list[str]
@@ -428,17 +440,19 @@ class EventRecorder:
         encode = info.encode
         for name, variable_id in zip(info.arg_names, arg_ids, strict=True):
             if variable_id == _DROP:
+                self._count(info, "arg", "drop")
                 continue
             try:
                 value = local_values[name]
             except Exception:  # an argument deleted or unbound: nothing to show
                 continue
             if variable_id == _REDACT:
+                self._count(info, "arg", "redact")
                 variable_id = self.writer.variable_id(name)
                 encoded = self._redacted(info, value)
             else:
                 encoded = encode(value)
-            parts.append(_G.value(variable_id, encoded))
+            parts.append(self._g.value(variable_id, encoded))
             args.append((variable_id, encoded))
         return args
 
@@ -450,6 +464,7 @@ class EventRecorder:
             return
         encode = info.encode
         append = parts.append
+        close = self._close
         prefixes = info.local_prefixes
         try:
             items = list(local_values.items()) if local_values is not global_values else None
@@ -459,7 +474,7 @@ class EventRecorder:
             for name, value in items:
                 prefix = prefixes.get(name)
                 if prefix is not None:
-                    append(prefix + encode(value) + CLOSE)
+                    append(prefix + encode(value) + close)
                 else:
                     self._special_local(info, name, value, parts)
         global_block = info.global_block
@@ -483,21 +498,24 @@ class EventRecorder:
             or not all(map(is_, keys, global_block.keys))
         ):
             global_block = info.global_block = self._global_block(info, keys, values)
+        if global_block.redacted or global_block.dropped:
+            self._count_globals(info, global_block)
         if global_block.text:
             parts.append(global_block.text)
         for prefix, value in global_block.volatile:
-            append(prefix + encode(value) + CLOSE)
+            append(prefix + encode(value) + close)
         if global_block.shadowable:
             shadowed = local_values if items is not None else {}
             for name, variable_id, value in global_block.shadowable:
                 if name in shadowed:
                     continue
                 if variable_id == _REDACT:
+                    self._count(info, "global", "redact")
                     text = self._redacted(info, value)
                     variable_id = self.writer.variable_id(name)
                 else:
                     text = encode(value)
-                parts.append(_G.value(variable_id, text))
+                parts.append(self._g.value(variable_id, text))
 
     def _special_local(self, info: CodeInfo, name: str, value: object, parts: list[str]) -> None:
         """Slow path of a local: first sight of its name, or a redacted/dropped name."""
@@ -505,12 +523,13 @@ class EventRecorder:
         if marker is None:
             variable_id = self._variable_id(info, {}, "local", name)
             if variable_id >= 0:
-                prefix = info.local_prefixes[name] = _G.value_prefix(variable_id)
-                parts.append(prefix + info.encode(value) + CLOSE)
+                prefix = info.local_prefixes[name] = self._g.value_prefix(variable_id)
+                parts.append(prefix + info.encode(value) + self._close)
                 return
             marker = info.local_special[name] = variable_id
+        self._count(info, "local", "redact" if marker == _REDACT else "drop")
         if marker == _REDACT:
-            parts.append(_G.value(self.writer.variable_id(name), self._redacted(info, value)))
+            parts.append(self._g.value(self.writer.variable_id(name), self._redacted(info, value)))
 
     def _global_block(
         self, info: CodeInfo, keys: tuple[Any, ...], values: tuple[Any, ...]
@@ -528,16 +547,20 @@ class EventRecorder:
             if variable_id is None:
                 variable_id = self._variable_id(info, ids, "global", name)
             if variable_id == _DROP:
+                block.dropped += name != "__builtins__"  # not a filter decision
                 continue
             if name in local_names:
                 block.shadowable.append((name, variable_id, value))
             elif variable_id == _REDACT:
-                stable.append(_G.value(self.writer.variable_id(name), self._redacted(info, value)))
+                block.redacted += 1
+                stable.append(
+                    self._g.value(self.writer.variable_id(name), self._redacted(info, value))
+                )
             elif _renders_stably(value):
-                stable.append(_G.value(variable_id, encode(value)))
+                stable.append(self._g.value(variable_id, encode(value)))
             else:
-                block.volatile.append((_G.value_prefix(variable_id), value))
-        block.text = _G.join_events(stable)
+                block.volatile.append((self._g.value_prefix(variable_id), value))
+        block.text = self._g.join_events(stable)
         return block
 
     def _variable_id(self, info: CodeInfo, cache: dict[str, int], domain: str, name: str) -> int:
@@ -547,7 +570,7 @@ class EventRecorder:
             return _DROP
         action = "allow"
         if info.decision is not None:
-            action = info.decision.value_action(domain, name)
+            action = info.decision.cached_action(domain, name)
         if action == "drop":
             variable_id = _DROP
         elif action == "redact":
@@ -557,7 +580,7 @@ class EventRecorder:
         cache[name] = variable_id
         return variable_id
 
-    def _redacted(self, info: CodeInfo, value: object) -> str:
+    def _redacted(self, info: CodeInfo, value: object) -> Piece:
         """The redaction marker; the secret itself is remembered so copies get scrubbed."""
         if info.decision is not None and type(value) is str and value not in self._secrets_seen:
             info.decision.note_redacted(value)
@@ -567,10 +590,24 @@ class EventRecorder:
                 self.encoder.set_scrub(self.filter.scrub)
         return self.encoder.redacted()
 
-    def _encode_return(self, info: CodeInfo, value: object) -> str:
+    def _count(self, info: CodeInfo, domain: str, action: str) -> None:
+        """Count one redacted or dropped value (the per-code caches hide repeats otherwise)."""
+        if info.decision is not None:
+            info.decision.count(domain, action)
+
+    def _count_globals(self, info: CodeInfo, block: GlobalBlock) -> None:
+        """Count the redacted and dropped globals a step of ``block`` shows or hides."""
+        if info.decision is not None:
+            if block.redacted:
+                info.decision.count("global", "redact", block.redacted)
+            if block.dropped:
+                info.decision.count("global", "drop", block.dropped)
+
+    def _encode_return(self, info: CodeInfo, value: object) -> Piece:
         action = info.ret_action
         if action == "allow":
             return info.encode(value)
+        self._count(info, "ret", action)
         if action == "redact":
             return self._redacted(info, value)
         return self.encoder.dropped()
@@ -600,7 +637,7 @@ class EventRecorder:
             content = chunk.content
             if self._secrets_seen and self.filter is not None:
                 content = self.filter.scrub(content)
-            parts.append(_G.io_event(chunk.kind, metadata, content))
+            parts.append(self._g.io_event(chunk.kind, metadata, content))
 
     # ------------------------------------------------------------------ finish
 

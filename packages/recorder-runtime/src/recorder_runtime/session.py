@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
+from types import FrameType
 from typing import Any, Protocol
 
 from recorder_errors import (
@@ -37,7 +38,7 @@ from .filters import TraceFilter
 from .io_capture import IOCapture
 from .metadata import build_metadata, write_json_file, write_paths
 from .output import formats
-from .output.transcode import convert_events
+from .output.grammar import Piece
 from .policy import Policy
 from .recorder import EventRecorder
 from .staging import OutputStaging
@@ -46,7 +47,6 @@ from .writer import TraceWriter
 log = logging.getLogger("recorder.session")
 
 RECORDER_NAME = "codetracer-python-recorder-pure"
-EVENTS_FILE = "trace.json"
 PATHS_FILE = "trace_paths.json"
 METADATA_FILE = "trace_metadata.json"
 BACKEND_ENTRY_POINTS = "recorder_runtime.backends"
@@ -58,6 +58,10 @@ class Backend(Protocol):
     name: str
 
     def install(self, recorder: EventRecorder, guard: BoundaryGuard) -> None: ...
+
+    def follow_frame(self, frame: FrameType) -> None:
+        """Deliver the remaining events of ``frame``, already running when installed."""
+        ...
 
     def uninstall(self) -> None: ...
 
@@ -128,6 +132,7 @@ class TraceSession:
         self.run_id = logs.run_id()
         self.trace_id = str(uuid.uuid4())
         self.trace_dir = os.path.abspath(config.trace_dir)
+        self.program = config.program or config.activation_path or ""
         self.started = False
         self.finished = False
         self.guard: BoundaryGuard | None = None
@@ -161,8 +166,12 @@ class TraceSession:
 
     # --------------------------------------------------------------- start
 
-    def start(self) -> None:
-        """Validate, prepare the staging area and attach; nothing is left on disk on failure."""
+    def start(self, *, caller: FrameType | None = None) -> None:
+        """Validate, prepare the staging area and attach; nothing is left on disk on failure.
+
+        ``caller`` (the API's calling frame) is already running: its Call is written now and
+        the backend follows its remaining lines, so ``with trace(dir):`` records its block.
+        """
         config = self.config
         self.format = formats.lookup(config.format)
         self.failpoints = Failpoints.from_env()
@@ -171,7 +180,8 @@ class TraceSession:
             max_items=self.policy.max_items,
             max_string_length=self.policy.max_string_length,
         )
-        program = config.program or config.activation_path or _caller_program()
+        program = config.program or config.activation_path or _caller_program(caller)
+        self.program = program
         self.filter = TraceFilter.load(
             script_path=config.activation_path or config.program,
             explicit=self.policy.trace_filter,
@@ -184,7 +194,7 @@ class TraceSession:
             guard = BoundaryGuard(policy=self.policy.on_recorder_error, failpoints=self.failpoints)
             self.failpoints.fire("session.start")
             log.debug("recording %s into %s", program, self.trace_dir)
-            self._build(program, backend, guard)
+            self._build(program, backend, guard, caller)
         except BaseException as exc:
             self._abandon()
             if isinstance(exc, RecorderError):
@@ -193,18 +203,19 @@ class TraceSession:
                 raise from_exception(exc) from exc
             raise
 
-    def _build(self, program: str, backend: Backend, guard: BoundaryGuard) -> None:
+    def _build(
+        self, program: str, backend: Backend, guard: BoundaryGuard, caller: FrameType | None
+    ) -> None:
         staging = self.staging
         if staging is None:  # pragma: no cover - start() sets it first
             raise bug(ErrorCode.UNKNOWN, "session staging missing")
-        # Every format is recorded through the JSON event stream; a binary trace is made from
-        # it when the session commits (docs/adr/0013-output-seam-and-binary-traces.md).
-        writer = TraceWriter(staging.file(EVENTS_FILE), failpoints=self.failpoints)
+        fmt = self.format
+        writer = formats.open_writer(fmt, staging.file(fmt.events_file), self.failpoints)
         self.writer = writer
         trace_filter = self.filter
         # No scrubber until the recorder meets its first secret (the encoder's caches work
         # only without one); captured output is scrubbed by the recorder when it drains it.
-        self.encoder = ValueEncoder(writer, self.limits)
+        self.encoder = ValueEncoder(writer, self.limits, grammar=writer.grammar)
         if self.policy.io_capture != "off":
             self.io = IOCapture(self.policy.io_capture)
         recorder = EventRecorder(
@@ -218,6 +229,7 @@ class TraceSession:
             if self.failpoints.enabled("encoder.encode")
             else None,
             globals_mode=getattr(self.config.policy, "globals", "referenced"),
+            grammar=writer.grammar,
         )
         self.recorder = recorder
         recorder.begin()
@@ -228,17 +240,35 @@ class TraceSession:
             self.io.install()
         # Last: from here on every callback may run (and fail, under a failpoint), so no
         # recorder code of start() may follow, and the session counts as started.
+        followed = self._open_caller(recorder, caller)
         self.started = True
         backend.install(recorder, guard)
+        if followed is not None:
+            backend.follow_frame(followed)
 
-    def _encode_with_failpoint(self) -> Callable[[object], str]:
+    @staticmethod
+    def _open_caller(recorder: EventRecorder, caller: FrameType | None) -> FrameType | None:
+        """Write the Call of the already running ``caller``; the frame to follow, if recorded.
+
+        Only when recording starts at once (no activation path) and the trace filter records
+        the caller's code; otherwise the block is recorded as before (calls made from it).
+        """
+        if caller is None or not recorder.active:
+            return None
+        code = caller.f_code
+        if not recorder.code_info(code, caller).trace:
+            return None
+        recorder.on_start(code, caller)
+        return caller
+
+    def _encode_with_failpoint(self) -> Callable[[object], Piece]:
         """``ValueEncoder.encode`` preceded by the ``encoder.encode`` failpoint (tests only)."""
         encoder, fire = self.encoder, self.failpoints.fire
         if encoder is None:  # pragma: no cover - _build creates it first
             raise bug(ErrorCode.UNKNOWN, "session encoder missing")
         encode = encoder.encode
 
-        def encode_or_fail(value: object) -> str:
+        def encode_or_fail(value: object) -> Piece:
             fire("encoder.encode")
             return encode(value)
 
@@ -356,10 +386,6 @@ class TraceSession:
 
     def _commit(self, staging: OutputStaging) -> None:
         """Move the staged files into place, in the session's format (metadata last)."""
-        if self.format.name != "json":
-            staged = staging.file(EVENTS_FILE)
-            convert_events(staged, staging.file(self.format.events_file), "json", self.format.name)
-            os.unlink(staged)
         staging.commit([self.format.events_file, PATHS_FILE, METADATA_FILE])
 
     def _incompleteness(self) -> RecorderError | None:
@@ -468,7 +494,7 @@ class TraceSession:
             extra.update(self.config.extra_metadata())
         meta = build_metadata(
             workdir=os.getcwd(),
-            program=self.config.program or self.config.activation_path or "",
+            program=self.program,
             args=list(self.config.args),
             recorder_name=RECORDER_NAME,
             recorder_version=__version__,
@@ -505,11 +531,19 @@ class TraceSession:
         log.info("recording finished (%s): %s", state, self.counters())
 
 
-def _caller_program() -> str:
-    """The program path for API sessions: the main script, else the interpreter."""
+def _caller_program(caller: FrameType | None = None) -> str:
+    """The program path for API sessions: the main script, else the caller's file, else argv[0].
+
+    ``python -c`` and the REPL have no main script file; the file that called ``start()``
+    names the program better than ``-c``.
+    """
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    return os.path.abspath(path) if isinstance(path, str) else sys.argv[0] or "<python>"
+    if isinstance(path, str):
+        return os.path.abspath(path)
+    if caller is not None and not caller.f_code.co_filename.startswith("<"):
+        return os.path.abspath(caller.f_code.co_filename)
+    return sys.argv[0] or "<python>"
 
 
 def _target_detached_error(backend: str) -> RecorderError:

@@ -44,6 +44,7 @@ from recorder_errors import ErrorCode, RecorderError, bug, enverr, from_exceptio
 # One escaping rule for every string in the trace (ASCII-only; a lone surrogate becomes the
 # visible text ``\\udcff``, because serde_json rejects a lone ``\\udcff`` escape).
 from recorder_runtime.encoder import json_string
+from recorder_runtime.output.grammar import Grammar, Piece
 from recorder_runtime.output.json.grammar import GRAMMAR
 
 __all__ = ["NONE_TYPE_JSON", "BoundOS", "FailpointHook", "TraceWriter", "json_string"]
@@ -147,8 +148,11 @@ class TraceWriter:
         *,
         buffer_limit: int = 1 << 20,
         failpoints: FailpointHook | None = None,
+        grammar: Grammar = GRAMMAR,
     ) -> None:
         self.events_path = _os.path.abspath(events_path)
+        #: The format's event grammar: registries spell their defining events through it.
+        self.grammar = grammar
         self.buffer_limit = max(1, int(buffer_limit))
         # extend() bounds the buffer by event count (~128 bytes per event on average).
         self._flush_events = max(16, self.buffer_limit // 128)
@@ -176,6 +180,7 @@ class TraceWriter:
         self._variable_ids: dict[Any, int] = {}
         self._type_ids: dict[Any, int] = {}
         self._fd = -1
+        self._end_offset = -1
         self._identity = (0, 0)
         self._fd = self._open(self.events_path)
         _LIVE_WRITERS.add(self)
@@ -208,21 +213,21 @@ class TraceWriter:
         pid = self._path_ids.get(path)
         if pid is not None:
             return pid
-        return self._register(self._path_ids, path, GRAMMAR.path(path), path)
+        return self._register(self._path_ids, path, self.grammar.path(path), path)
 
     def function_id(self, key: object, path_id: int, line: int, name: str) -> int:
         """Dense id for the function identified by ``key`` (never by ``name`` alone)."""
         fid = self._function_ids.get(key)
         if fid is not None:
             return fid
-        return self._register(self._function_ids, key, GRAMMAR.function(path_id, line, name))
+        return self._register(self._function_ids, key, self.grammar.function(path_id, line, name))
 
     def variable_id(self, name: str) -> int:
         """Dense id of a variable *name*; the first time, appends ``{"VariableName": name}``."""
         vid = self._variable_ids.get(name)
         if vid is not None:
             return vid
-        return self._register(self._variable_ids, name, GRAMMAR.variable_name(name))
+        return self._register(self._variable_ids, name, self.grammar.variable_name(name))
 
     def type_id(
         self, kind: int, lang_type: str, fields: tuple[tuple[str, int], ...] | None = None
@@ -238,7 +243,7 @@ class TraceWriter:
         tid = self._type_ids.get(key)
         if tid is not None:
             return tid
-        text = GRAMMAR.type_(kind, lang_type, fields)
+        text = self.grammar.type_(kind, lang_type, fields)
         return self._register(self._type_ids, key, text)
 
     def _register(
@@ -340,31 +345,29 @@ class TraceWriter:
         buf.extend(events)
 
     def step(self, path_id: int, line: int) -> None:
-        self.append(GRAMMAR.step(path_id, line))
+        self.append(self.grammar.step(path_id, line))
 
     def value(self, variable_id: int, value_json: str) -> None:
-        self.append(GRAMMAR.value(variable_id, value_json))
+        self.append(self.grammar.value(variable_id, value_json))
 
     def call(self, function_id: int, args: Sequence[tuple[int, str]]) -> None:
         """``Call`` with arguments ``(variable_id, ValueRecord JSON)`` in signature order."""
         self.append(self.call_text(function_id, args))
 
     def ret(self, value_json: str) -> None:
-        self.append(GRAMMAR.return_(value_json))
+        self.append(self.grammar.return_(value_json))
 
     def io_event(self, kind: int, metadata: str, content: str) -> None:
         """``Event`` (EventLogKind ``kind``); ``metadata`` is itself a JSON text in a string."""
         self.append(self.io_event_text(kind, metadata, content))
 
-    @staticmethod
-    def call_text(function_id: int, args: Sequence[tuple[int, str]]) -> str:
+    def call_text(self, function_id: int, args: Sequence[tuple[int, Piece]]) -> Piece:
         """Text of a ``Call`` event (for callers that batch events with :meth:`extend`)."""
-        return GRAMMAR.call(function_id, args)
+        return self.grammar.call(function_id, args)
 
-    @staticmethod
-    def io_event_text(kind: int, metadata: str, content: str) -> str:
+    def io_event_text(self, kind: int, metadata: str, content: str) -> Piece:
         """Text of an IO ``Event``; both strings are escaped here."""
-        return GRAMMAR.io_event(kind, metadata, content)
+        return self.grammar.io_event(kind, metadata, content)
 
     # ------------------------------------------------------------------ state
 
@@ -388,7 +391,7 @@ class TraceWriter:
         nothing and events batched through :meth:`extend` are counted too. Exact: inside a JSON
         string every ``"`` is escaped, so the markers can only match real events.
         """
-        return self._calls - self._returns + _balance(self._buf[:])
+        return self._calls - self._returns + self._balance_of(self._buf[:])
 
     @property
     def buffered_chars(self) -> int:
@@ -433,13 +436,7 @@ class TraceWriter:
         start = self.bytes_written  # the file offset: we only ever write sequentially
         size = calls = returns = -1
         try:
-            chunk = buf[:n]
-            if self._any_written:
-                chunk.insert(0, "")  # the separator after what is already on disk
-            text = ",".join(chunk)
-            data = text.encode("utf-8", "backslashreplace")
-            calls = text.count(_CALL_MARK)
-            returns = text.count(_RETURN_MARK)
+            data, calls, returns = self._encode_chunk(buf[:n])
             size = len(data)
             if self._failpoints is not None:
                 self._failpoints.fire("writer.write")
@@ -463,6 +460,35 @@ class TraceWriter:
         self._flushed_events += n
         self._calls += calls
         self._returns += returns
+
+    def _encode_chunk(self, chunk: list[Any]) -> tuple[bytes, int, int]:
+        """The bytes of a chunk of events, and how many Calls and Returns it holds.
+
+        JSON: comma-separated (a comma first when something is on disk already); the
+        ``Call``/``Return`` keys are counted on the joined text (C-speed ``str.count``).
+        """
+        if self._any_written:
+            chunk.insert(0, "")  # the separator after what is already on disk
+        text = ",".join(chunk)
+        return (
+            text.encode("utf-8", "backslashreplace"),
+            text.count(_CALL_MARK),
+            text.count(_RETURN_MARK),
+        )
+
+    def _balance_of(self, events: list[Any]) -> int:
+        """``Call`` minus ``Return`` events among ``events`` (not yet written)."""
+        return _balance(events)
+
+    def _terminate(self) -> None:
+        """End the stream on disk: the closing bracket of the array, then fsync."""
+        self._end_offset = self.bytes_written + 1
+        self._write(b"]")
+        self._fsync()
+
+    def _terminated(self) -> bool:
+        """True when :meth:`_terminate` completed (judged by the file offset)."""
+        return self._file_offset() == self._end_offset
 
     def _settle_interrupted_write(
         self, buf: list[str], n: int, start: int, size: int, calls: int, returns: int
@@ -603,26 +629,24 @@ class TraceWriter:
         if self.closed:
             return
         was_broken = self.broken is not None
-        end = -1
+        self._end_offset = -1
         try:
             tail = self._seal()
             if final is not None:
-                count = self._calls - self._returns + _balance(tail)
+                count = self._calls - self._returns + self._balance_of(tail)
                 if open_calls is not None:
                     count = open_calls
                 if count > 0:
-                    tail.extend([GRAMMAR.return_(unwound)] * (count - 1))
-                    tail.append(GRAMMAR.return_(final))
+                    tail.extend([self.grammar.return_(unwound)] * (count - 1))
+                    tail.append(self.grammar.return_(final))
             self._flush_list(tail)
             if self.broken is None and not self.detached:
-                end = self.bytes_written + 1
-                self._write(b"]")
-                self._fsync()
+                self._terminate()
         except Exception as exc:
             self._break(self._classify(exc, "close"))
         except BaseException:
             # Interrupted: the file is whole only if the closing bracket made it to disk.
-            if self.broken is None and not self.detached and self._file_offset() != end:
+            if self.broken is None and not self.detached and not self._terminated():
                 self._break(
                     enverr(
                         ErrorCode.IO,

@@ -8,11 +8,22 @@ so a new format is one entry here plus its writer and reader.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from recorder_errors import ErrorCode, RecorderError, usage
 
-__all__ = ["DEFAULT_FORMAT", "EVENT_FILES", "FORMATS", "TraceFormat", "by_event_file", "lookup"]
+if TYPE_CHECKING:
+    from ..writer import FailpointHook, TraceWriter
+
+__all__ = [
+    "DEFAULT_FORMAT",
+    "EVENT_FILES",
+    "FORMATS",
+    "TraceFormat",
+    "by_event_file",
+    "lookup",
+    "open_writer",
+]
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,19 @@ def lookup(name: str) -> TraceFormat:
     if found is None:
         raise _unknown(name)
     return found
+
+
+def open_writer(
+    fmt: TraceFormat, events_path: str, failpoints: FailpointHook | None
+) -> TraceWriter:
+    """A new writer of ``fmt``'s event stream at ``events_path`` (its grammar included)."""
+    if fmt.name == "binary":
+        from .binary.writer import BinaryTraceWriter
+
+        return BinaryTraceWriter(events_path, failpoints=failpoints)
+    from ..writer import TraceWriter
+
+    return TraceWriter(events_path, failpoints=failpoints)
 
 
 def by_event_file(file_name: str) -> TraceFormat | None:

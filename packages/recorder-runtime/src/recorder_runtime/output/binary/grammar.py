@@ -18,7 +18,7 @@ grammar: a piece is one complete item except ``value_prefix`` + record + ``value
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from recorder_runtime.output.binary.cbor import (
@@ -31,7 +31,7 @@ from recorder_runtime.output.binary.cbor import (
     text_cached,
 )
 
-__all__ = ["DROP_LAST_STEP", "CborGrammar"]
+__all__ = ["CALL_HEAD", "DROP_LAST_STEP", "GRAMMAR", "RETURN_HEAD", "CborGrammar"]
 
 _T = text  # short local names for the templates below
 _M1: Final = map_head(1)
@@ -103,6 +103,26 @@ class CborGrammar:
     name: Final = "binary"
     empty: Final = b""
     value_suffix: Final = b""
+    #: ``{"Return": {"return_value": `` (the record follows; nothing closes a CBOR map).
+    return_prefix: Final = _RETURN
+
+    def join_events(self, events: list[bytes]) -> bytes:
+        """Several complete events as one piece (items back to back)."""
+        return b"".join(events)
+
+    def value(self, variable_id: int, value: bytes) -> bytes:
+        """``{"Value": {"variable_id": v, "value": VR}}``."""
+        return _VALUE + int_item(variable_id) + _VALUE_KEY + value
+
+    def pair_builder(self, tuple_type_id: int) -> Callable[[bytes, bytes], bytes]:
+        """The 2-element Tuple record of a dict item, as one concatenation."""
+        head = _TUPLE + array_head(2)
+        tail = _tail(tuple_type_id)
+
+        def pair(key: bytes, value: bytes) -> bytes:
+            return head + key + value + tail
+
+        return pair
 
     # ------------------------------------------------------------------ events
 
@@ -196,3 +216,10 @@ class CborGrammar:
     def struct(self, field_values: bytes, count: int, type_id: int) -> bytes:
         """``{"kind": "Struct", "field_values": [...], "type_id": t}``."""
         return _STRUCT + array_head(count) + field_values + _tail(type_id)
+
+
+#: The first bytes of every ``Call`` / ``Return`` event (the writer counts open calls by them).
+CALL_HEAD: Final = _CALL
+RETURN_HEAD: Final = _RETURN
+#: The one instance (the grammar holds no state).
+GRAMMAR: Final = CborGrammar()

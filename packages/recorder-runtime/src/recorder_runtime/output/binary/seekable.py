@@ -14,6 +14,8 @@ WHY a worker thread: compressing is the expensive part; ``zstandard`` releases t
 it compresses and ``os.write`` while it writes, so both run beside the traced program. The
 recording thread only appends bytes to a list and, every 2 MiB, hands one frame to the worker
 through a bounded queue (memory stays bounded when the disk is slower than the program).
+The worker starts with the first frame (a short recording never starts it before finishing)
+and is parked before a fork, so a program that forks stays a single-threaded forker.
 
 Frames end on ``write()`` boundaries (the caller writes whole events), so a partial trace ends
 on a whole event; only a single write larger than a frame is split. Failure policy, as in
@@ -32,6 +34,7 @@ import logging
 import os
 import queue
 import struct
+import sys
 import threading
 import weakref
 from collections.abc import Sequence
@@ -106,10 +109,8 @@ class SeekableZstdStream:
         self._whole: list[bool] = []  # frame i ends on a write() boundary
         self._stop_sent = False
         self._queue: queue.Queue[tuple[int, bytes, bool] | None] = queue.Queue(_QUEUE_FRAMES)
-        self._worker: threading.Thread | None = threading.Thread(
-            target=self._run, name="recorder-trace-bin", daemon=True
-        )
-        self._worker.start()
+        #: Started with the first frame, parked before a fork (see :func:`_before_fork`).
+        self._worker: threading.Thread | None = None
         _LIVE.add(self)
 
     @classmethod
@@ -130,6 +131,11 @@ class SeekableZstdStream:
                 _os.unlink(path)  # we created it (O_EXCL): leave nothing behind
             raise from_exception(exc).with_context(path=path, op="open") from exc
         return cls(path, fd, (st.st_dev, st.st_ino))
+
+    @property
+    def accepted_bytes(self) -> int:
+        """Uncompressed bytes accepted by :meth:`write` so far (queued, compressed or not)."""
+        return self.bytes_in + self._pending_size
 
     @property
     def frames(self) -> int:
@@ -182,9 +188,9 @@ class SeekableZstdStream:
                 item = pending[0]
                 for offset in range(0, size, FRAME_LIMIT):
                     piece = item[offset : offset + FRAME_LIMIT]
-                    self._queue.put((start + offset, piece, offset + FRAME_LIMIT >= size))
+                    self._submit((start + offset, piece, offset + FRAME_LIMIT >= size))
             else:
-                self._queue.put((start, b"".join(pending[:count]), True))
+                self._submit((start, b"".join(pending[:count]), True))
             # No call below this line: the bookkeeping is never interrupted half-way.
             del pending[:count]
             self._consumed = start + size
@@ -193,8 +199,37 @@ class SeekableZstdStream:
 
     # ------------------------------------------------------------------ worker thread
 
+    def _submit(self, frame: tuple[int, bytes, bool]) -> None:
+        """Queue one frame for the worker, starting the worker first if none runs."""
+        worker = self._worker
+        if worker is None:
+            worker = self._worker = threading.Thread(
+                target=self._run, name="recorder-trace-bin", daemon=True
+            )
+            self._stop_sent = False
+        if worker.ident is None:  # not started yet (or its start was interrupted)
+            try:
+                worker.start()
+            except RuntimeError as exc:  # no thread can be started: the stream stops
+                if not worker.is_alive():
+                    self._worker = None
+                    self._fail(exc)
+        if self._worker is not None:
+            self._queue.put(frame)
+        else:
+            self.dropped_bytes += len(frame[1])
+
+    def _park(self) -> None:
+        """Before a fork: let the worker write what is queued and end, so the program forks
+        a single-threaded process when it was one (no "multi-threaded fork" warning, no
+        queue lock held in the child). The next frame starts a new worker."""
+        if self._worker is not None and not self.detached:
+            self._stop_worker()
+
     def _run(self) -> None:
         """The worker: compress and write queued frames in order until the stop sentinel."""
+        sys.settrace(None)  # this thread runs recorder code only: never trace it
+        sys.setprofile(None)
         compressor = zstandard.ZstdCompressor(level=_LEVEL)
         q = self._queue
         while True:
@@ -295,6 +330,9 @@ class SeekableZstdStream:
     def _stop_worker(self) -> None:
         worker = self._worker
         if worker is None:
+            return
+        if worker.ident is None:  # created, never started: nothing was queued for it
+            self._worker = None
             return
         if not self._stop_sent:
             self._queue.put(None)
@@ -438,10 +476,18 @@ def _classified(exc: BaseException, path: str, op: str) -> RecorderError:
 _LIVE: weakref.WeakSet[SeekableZstdStream] = weakref.WeakSet()
 
 
+def _before_fork() -> None:
+    for stream in list(_LIVE):
+        try:
+            stream._park()
+        except Exception:  # a fork hook must never fail the program's fork
+            _log.debug("parking the trace.bin worker before fork failed", exc_info=True)
+
+
 def _after_fork_in_child() -> None:
     for stream in list(_LIVE):
         stream._detach_after_fork()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

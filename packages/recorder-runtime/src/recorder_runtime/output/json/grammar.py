@@ -9,16 +9,19 @@ passed in already encoded by the value encoder.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
-from ...encoder import json_string
+from .text import json_string, json_text
 
 __all__ = ["GRAMMAR", "JsonGrammar"]
 
 
 class JsonGrammar:
-    """Pieces of ``trace.json`` events (``str``); see the module docstring."""
+    """Pieces of ``trace.json`` events and values (``str``); see the module docstring."""
+
+    name: Final = "json"
+    empty: Final = ""
 
     #: What follows the ValueRecord of a ``Value`` event (and of a ``Return``).
     value_suffix: Final = "}}"
@@ -28,6 +31,10 @@ class JsonGrammar:
     def join_events(self, events: list[str]) -> str:
         """Several complete events as one piece (a cached block of Values)."""
         return ",".join(events)
+
+    def join(self, parts: list[str]) -> str:
+        """The records of a container's elements."""
+        return ",".join(parts)
 
     def step(self, path_id: int, line: int) -> str:
         return '{"Step":{"path_id":%d,"line":%d}}' % (path_id, line)
@@ -84,6 +91,52 @@ class JsonGrammar:
             json_string(lang_type),
             info,
         )
+
+    # ------------------------------------------------------------------ value records
+
+    def int_(self, i: int, type_id: int) -> str:
+        return '{"kind":"Int","i":%d,"type_id":%d}' % (i, type_id)
+
+    def string(self, text: str, type_id: int) -> str:
+        return '{"kind":"String","text":' + json_text(text) + _tail(type_id)
+
+    def raw(self, text: str, type_id: int) -> str:
+        return '{"kind":"Raw","r":' + json_text(text) + _tail(type_id)
+
+    def error(self, msg: str, type_id: int) -> str:
+        return '{"kind":"Error","msg":' + json_text(msg) + _tail(type_id)
+
+    def bool_(self, b: bool, type_id: int) -> str:
+        return ('{"kind":"Bool","b":true' if b else '{"kind":"Bool","b":false') + _tail(type_id)
+
+    def none(self, type_id: int) -> str:
+        return '{"kind":"None"' + _tail(type_id)
+
+    def sequence(self, elements: str, count: int, type_id: int) -> str:
+        return '{"kind":"Sequence","elements":[' + elements + '],"is_slice":false' + _tail(type_id)
+
+    def tuple_(self, elements: str, count: int, type_id: int) -> str:
+        return '{"kind":"Tuple","elements":[' + elements + "]" + _tail(type_id)
+
+    def struct(self, field_values: str, count: int, type_id: int) -> str:
+        return '{"kind":"Struct","field_values":[' + field_values + "]" + _tail(type_id)
+
+    def pair_builder(self, tuple_type_id: int) -> Callable[[str, str], str]:
+        head = '{"kind":"Tuple","elements":['
+        tail = "]" + _tail(tuple_type_id)
+
+        def pair(key: str, value: str) -> str:
+            return f"{head}{key},{value}{tail}"
+
+        return pair
+
+
+_TAILS: Final = tuple(',"type_id":%d}' % t for t in range(256))
+
+
+def _tail(type_id: int) -> str:
+    """``,"type_id":N}``: the end of every typed record."""
+    return _TAILS[type_id] if 0 <= type_id < 256 else ',"type_id":%d}' % type_id
 
 
 #: The one instance (the grammar holds no state).
