@@ -164,6 +164,33 @@ def test_a_redaction_rule_applies_to_code_run_through_run_path(tmp_path: Path) -
     assert "<redacted>" in trace
 
 
+def test_redaction_and_drop_counters_count_every_recorded_value(tmp_path: Path) -> None:
+    calls = 5
+    script = write(
+        tmp_path / "prog.py",
+        f"""
+        def get_token(password, tmp):
+            return password + "-t"
+
+        for i in range({calls}):
+            get_token("pw-%d" % i, i)
+        """,
+    )
+    user = write(
+        tmp_path / "drop.toml",
+        HEADER.format(name="drop")
+        + '[[scope.rules]]\nselector = "pkg:*"\n'
+        + '[[scope.rules.value_patterns]]\nselector = "arg:tmp"\naction = "drop"\n',
+    )
+    done = run(tmp_path, "--format", "json", "--trace-filter", str(user), str(script))
+    assert done.returncode == 0, done.stderr
+    stats = metadata(tmp_path)["trace_filter"]["stats"]  # type: ignore[index]
+    assert stats["value_redactions"]["argument"] == calls  # password, once per call
+    assert stats["value_redactions"]["return"] == calls  # get_token's return value
+    assert stats["value_drops"]["argument"] == calls  # tmp
+    assert stats["value_redactions"]["local"] >= calls  # password at each step inside
+
+
 def test_metadata_records_the_chain_with_paths_and_hashes(tmp_path: Path) -> None:
     script = make_project(tmp_path)
     user = write(tmp_path / "mine.toml", HEADER.format(name="mine"))

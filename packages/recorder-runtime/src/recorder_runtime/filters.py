@@ -1111,14 +1111,28 @@ class ScopeDecision:
         self._cache: dict[tuple[str, str], str] = {}
 
     def value_action(self, domain: str, name: str) -> str:
-        """``"allow"``, ``"redact"`` or ``"drop"`` for the value ``name`` in ``domain``."""
+        """``"allow"``, ``"redact"`` or ``"drop"`` for one value ``name`` in ``domain``.
+
+        Counts the value in ``trace_filter.stats``: call it once per recorded value. A caller
+        that caches the action (the recorder, per code object) uses :meth:`cached_action`
+        once and :meth:`count` for every value instead, so the counters stay exact.
+        """
+        action = self.cached_action(domain, name)
+        if action != "allow":
+            self.count(domain, action)
+        return action
+
+    def cached_action(self, domain: str, name: str) -> str:
+        """The action for ``name`` in ``domain``, without counting (cached per name)."""
         action = self._cache.get((domain, name))
         if action is None:
             action = self._cache[(domain, name)] = self._resolve(domain, name)
-        if action != "allow":
-            counters = self._stats.redactions if action == "redact" else self._stats.drops
-            counters[domain] += 1
         return action
+
+    def count(self, domain: str, action: str, values: int = 1) -> None:
+        """Count ``values`` values of ``domain`` redacted or dropped (``action``)."""
+        counters = self._stats.redactions if action == "redact" else self._stats.drops
+        counters[domain] += values
 
     def _resolve(self, domain: str, name: str) -> str:
         if domain not in VALUE_DOMAINS:
