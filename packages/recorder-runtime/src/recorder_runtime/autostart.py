@@ -96,11 +96,13 @@ def is_recorder_cli(argv: list[str], orig_argv: list[str]) -> bool:
     """
     if argv and os.path.basename(argv[0]) in CLI_SCRIPTS:
         return True
-    args = orig_argv[1:]
-    for index, arg in enumerate(args[:-1]):
-        if arg == "-m":
-            return args[index + 1] in CLI_MODULES
-        if arg == "-c" or not arg.startswith("-"):
+    args = iter(orig_argv[1:])
+    for arg in args:
+        if arg in ("-X", "-W"):  # interpreter options whose value is the next argument
+            next(args, None)
+        elif arg.startswith("-m"):
+            return (arg[2:] or next(args, "")) in CLI_MODULES
+        elif arg == "-c" or not arg.startswith("-"):
             return False
     return False
 
