@@ -27,7 +27,7 @@ class _Types:
     def __init__(self) -> None:
         self.ids: dict[str, int] = {"None": 0}
 
-    def type_id(self, kind: int, lang_type: str) -> int:
+    def type_id(self, kind: int, lang_type: str, fields: object = None) -> int:
         return self.ids.setdefault(lang_type, len(self.ids))
 
 

@@ -37,8 +37,10 @@ def instance_dict(value: object, cls: type) -> dict[str, Any] | None:
         entry = _type_dict(klass).get("__dict__")
         if entry is None:
             continue
-        if type(entry) is not _GETSET:
-            return None  # a property (or anything else) named __dict__: never called
+        if type(entry) is not _GETSET and type(entry) is not _MEMBER:
+            # a property (or anything else) named __dict__: never called. A member
+            # descriptor is C data (types.SimpleNamespace); on another class it refuses.
+            return None
         try:
             namespace = entry.__get__(value, cls)
         except Exception:

@@ -87,6 +87,13 @@ ALLOWLIST: Final[frozenset[tuple[str, str]]] = frozenset(
         ("pathlib", "Path"),
         ("pathlib", "PosixPath"),
         ("pathlib", "WindowsPath"),
+        # Python 3.13 defines the concrete path classes in pathlib._local
+        ("pathlib._local", "PurePath"),
+        ("pathlib._local", "PurePosixPath"),
+        ("pathlib._local", "PureWindowsPath"),
+        ("pathlib._local", "Path"),
+        ("pathlib._local", "PosixPath"),
+        ("pathlib._local", "WindowsPath"),
         ("re", "Pattern"),
         ("re", "Match"),
         ("ipaddress", "IPv4Address"),
