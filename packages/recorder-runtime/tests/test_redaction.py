@@ -227,3 +227,29 @@ def test_every_secret_is_scrubbed_across_compile_batches() -> None:
         # each one is hidden as soon as it is known, whether compiled yet or not
         assert flt.scrub(f"<{value}>") == f"<{REDACTED}>", index
     assert REDACTED in flt.scrub(values[0]) and values[0] not in flt.scrub(" ".join(values))
+
+
+# ----------------------------------------------------------------------------- program arguments
+
+
+@pytest.mark.parametrize(
+    ("args", "shown", "secrets"),
+    [
+        (["--password=hunter22", "-v"], ["--password=<redacted>", "-v"], ["hunter22"]),
+        (["--api-key", "k3y-value", "x"], ["--api-key", "<redacted>", "x"], ["k3y-value"]),
+        (["-token", "-starts-with-dash"], ["-token", "<redacted>"], ["-starts-with-dash"]),
+        (["API_TOKEN=abcd"], ["API_TOKEN=<redacted>"], ["abcd"]),
+        (["--company=acme", "password", "in.txt"], ["--company=acme", "password", "in.txt"], []),
+        (["--secret="], ["--secret=<redacted>"], []),
+    ],
+)
+def test_secret_option_values_are_redacted_from_the_arguments(
+    args: list[str], shown: list[str], secrets: list[str]
+) -> None:
+    assert filters.redact_argv(args) == (shown, secrets)
+
+
+def test_recorded_arguments_are_scrubbed_of_secrets_seen_during_the_run() -> None:
+    flt = TraceFilter.load(script_path=None, environ={})
+    flt.remember_secret("s3cr3t-seen-later")
+    assert flt.redact_args(["--user", "s3cr3t-seen-later"]) == ["--user", REDACTED]

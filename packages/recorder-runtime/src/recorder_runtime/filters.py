@@ -57,6 +57,7 @@ __all__ = [
     "is_module_name",
     "is_secret_name",
     "module_name_under",
+    "redact_argv",
     "render_default_filter",
     "secret_name_regex",
 ]
@@ -216,6 +217,37 @@ _SECRET_NAME = re.compile(secret_name_regex())
 def is_secret_name(name: str) -> bool:
     """True when the built-in default would redact a value called ``name``."""
     return _SECRET_NAME.search(name) is not None
+
+
+def redact_argv(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``args`` with the values of secret-named options replaced by ``<redacted>``.
+
+    Returns the redacted list and the secrets found. Recognised forms, where NAME is a name
+    the built-in rule hides (:func:`is_secret_name`): ``--NAME=value``, ``-NAME=value`` and
+    ``NAME=value`` (the value is redacted), and ``--NAME value`` / ``-NAME value`` (the next
+    argument is redacted, whatever it looks like). The program itself still gets its
+    arguments unchanged; this is what ``trace_metadata.json`` shows.
+    """
+    redacted: list[str] = []
+    secrets: list[str] = []
+    hide_next = False
+    for arg in args:
+        if hide_next:
+            hide_next = False
+            secrets.append(arg)
+            redacted.append(REDACTED)
+            continue
+        name, equals, value = arg.partition("=")
+        bare = name.lstrip("-")
+        if not bare or not is_secret_name(bare):
+            redacted.append(arg)
+        elif equals:
+            secrets.append(value)
+            redacted.append(f"{name}={REDACTED}")
+        else:
+            redacted.append(arg)
+            hide_next = name.startswith("-")
+    return redacted, [secret for secret in secrets if secret]
 
 
 # --------------------------------------------------------------------------- built-in default
@@ -1273,6 +1305,19 @@ class TraceFilter:
         return decision
 
     # -- secrets
+
+    def remember_secret(self, value: str) -> None:
+        """Treat ``value`` as a secret from now on (scrubbed wherever it is copied)."""
+        self._secrets.add(value)
+
+    def redact_args(self, args: Sequence[str]) -> list[str]:
+        """The program's arguments as ``trace_metadata.json`` may show them.
+
+        Secret-named options are redacted (:func:`redact_argv`) and every secret remembered
+        during the run is scrubbed from the rest.
+        """
+        redacted, _ = redact_argv(args)
+        return [self.scrub(arg) for arg in redacted]
 
     @property
     def has_secrets(self) -> bool:

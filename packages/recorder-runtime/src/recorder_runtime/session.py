@@ -34,7 +34,7 @@ from recorder_ffi import BoundaryGuard, Failpoints
 
 from . import __version__, logs
 from .encoder import CaptureLimits, ValueEncoder
-from .filters import TraceFilter
+from .filters import TraceFilter, redact_argv
 from .io_capture import IOCapture
 from .metadata import build_metadata, write_json_file, write_paths
 from .output import formats
@@ -186,6 +186,8 @@ class TraceSession:
             script_path=config.activation_path or config.program,
             explicit=self.policy.trace_filter,
         )
+        for secret in redact_argv(config.args)[1]:  # `--password X`: X is scrubbed everywhere
+            self.filter.remember_secret(secret)
         staging = OutputStaging(self.trace_dir)
         staging.prepare()  # usage errors about the destination come before anything else
         self.staging = staging
@@ -216,6 +218,8 @@ class TraceSession:
         # No scrubber until the recorder meets its first secret (the encoder's caches work
         # only without one); captured output is scrubbed by the recorder when it drains it.
         self.encoder = ValueEncoder(writer, self.limits, grammar=writer.grammar)
+        if trace_filter is not None and trace_filter.has_secrets:  # a secret in the argv
+            self.encoder.set_scrub(trace_filter.scrub)
         if self.policy.io_capture != "off":
             self.io = IOCapture(self.policy.io_capture)
         recorder = EventRecorder(
@@ -495,7 +499,7 @@ class TraceSession:
         meta = build_metadata(
             workdir=os.getcwd(),
             program=self.program,
-            args=list(self.config.args),
+            args=self._metadata_args(),
             recorder_name=RECORDER_NAME,
             recorder_version=__version__,
             python_version=sys.version.split()[0],
@@ -512,6 +516,12 @@ class TraceSession:
             extra=extra,
         )
         write_json_file(staging.file(METADATA_FILE), meta)
+
+    def _metadata_args(self) -> list[str]:
+        """The program's arguments with secret option values redacted (never the real ones)."""
+        if self.filter is not None:
+            return self.filter.redact_args(self.config.args)
+        return redact_argv(self.config.args)[0]
 
     def counters(self) -> dict[str, Any]:
         """Guard counters plus what the encoder and writer counted (stored in the metadata)."""
