@@ -15,6 +15,7 @@ from recorder_errors import (
     RecorderError,
     RemoteCause,
     TargetError,
+    UnknownCode,
     UsageError,
     error_class_for,
     from_exception,
@@ -85,12 +86,30 @@ def test_from_dict_converts_context_values_to_strings() -> None:
     assert RecorderError.from_dict(data).context == {"n": "1"}
 
 
-def test_from_dict_keeps_a_code_from_a_newer_version_as_unknown_with_the_original() -> None:
+def test_from_dict_keeps_a_code_from_a_newer_version_with_its_string_kind_and_message() -> None:
     data = {"error_code": "ERR_FROM_THE_FUTURE", "kind": "Target", "message": "m", "context": {}}
     err = RecorderError.from_dict(data)
     assert type(err) is TargetError
-    assert err.code is ErrorCode.UNKNOWN
-    assert err.context == {"original_error_code": "ERR_FROM_THE_FUTURE"}
+    assert isinstance(err.code, UnknownCode)
+    assert not err.code.known
+    assert err.code.value == "ERR_FROM_THE_FUTURE"
+    assert err.code.default_kind is ErrorKind.TARGET
+    assert err.message == "m"
+    assert err.context == {}
+
+
+def test_an_unknown_code_is_written_back_unchanged() -> None:
+    data = {"error_code": "ERR_FROM_THE_FUTURE", "kind": "Usage", "message": "m", "context": {}}
+    assert RecorderError.from_dict(data).to_dict() == data
+    text = RecorderError.from_dict(data).to_json()
+    assert RecorderError.from_json(text).to_json() == text
+
+
+def test_a_known_code_is_read_back_as_its_member() -> None:
+    data = make(ErrorKind.USAGE).to_dict()
+    code = RecorderError.from_dict(data).code
+    assert code is ErrorCode.IO
+    assert code.known
 
 
 VALID = {"error_code": "ERR_IO", "kind": "Environment", "message": "m", "context": {}}

@@ -14,6 +14,7 @@ builtin alias of ``OSError``; import the module and use the qualified name.
 """
 
 from recorder_errors.codes import ErrorCode, codes_table_markdown
+from recorder_errors.codeset import Code, CodeSet, UnknownCode, lookup_code
 from recorder_errors.errors import (
     EnvironmentError,
     ErrorDict,
@@ -41,6 +42,8 @@ from recorder_errors.kinds import ErrorKind
 __version__ = "0.1.0"
 
 __all__ = [
+    "Code",
+    "CodeSet",
     "EnvironmentError",
     "ErrorCode",
     "ErrorDict",
@@ -49,6 +52,7 @@ __all__ = [
     "RecorderError",
     "RemoteCause",
     "TargetError",
+    "UnknownCode",
     "UsageError",
     "__version__",
     "bug",
@@ -61,6 +65,7 @@ __all__ = [
     "error_class_for",
     "exit_code_for",
     "from_exception",
+    "lookup_code",
     "target",
     "usage",
 ]

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, TypedDict, TypeVar
 
 from recorder_errors.codes import ErrorCode
+from recorder_errors.codeset import Code, CodeSet, UnknownCode, lookup_code
 from recorder_errors.kinds import ErrorKind
 
 __all__ = [
@@ -110,20 +111,20 @@ class RecorderError(Exception):
     __module__ = "recorder_errors"
 
     kind: ErrorKind
-    code: ErrorCode
+    code: Code
     message: str
     context: dict[str, str]
 
     def __init__(
         self,
         kind: ErrorKind,
-        code: ErrorCode,
+        code: Code,
         message: str,
         context: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = ErrorKind(kind)
-        self.code = ErrorCode(code)
+        self.code = _as_code(code)
         self.message = safe_str(message)
         self.context = _stringify(context or {})
 
@@ -185,10 +186,11 @@ class RecorderError(Exception):
         """Rebuild an error from :meth:`to_dict` output, as the subclass of its kind.
 
         The subclass follows ``data["kind"]``, whatever class this is called on.
-        A code this version does not know (written by a newer version) becomes
-        ``ErrorCode.UNKNOWN`` with the original string in
-        ``context["original_error_code"]``. Malformed input raises
-        :class:`UsageError` with ``ErrorCode.INVALID_ARGUMENT``.
+        The code is looked up in every imported code set; a code none of them
+        knows (written by a newer version or another tool) is kept as an
+        :class:`UnknownCode` (same string, ``known`` false, the error's kind).
+        Malformed input raises :class:`UsageError` with
+        ``ErrorCode.INVALID_ARGUMENT``.
         """
         if not isinstance(data, Mapping):
             raise _malformed(f"expected a mapping, got {type(data).__name__}")
@@ -205,13 +207,8 @@ class RecorderError(Exception):
             kind = ErrorKind(kind_text)
         except ValueError:
             raise _malformed(f"unknown kind {kind_text!r}") from None
-        context = _stringify(raw_context)
-        try:
-            code = ErrorCode(code_text)
-        except ValueError:
-            code = ErrorCode.UNKNOWN
-            context["original_error_code"] = code_text
-        error = error_class_for(kind)(code, message, context)
+        code: Code = lookup_code(code_text) or UnknownCode(code_text, kind)
+        error = error_class_for(kind)(code, message, raw_context)
         if cause is not None:
             error.__cause__ = RemoteCause(cause)
         return error
@@ -233,7 +230,7 @@ class UsageError(RecorderError):
     KIND: ClassVar[ErrorKind] = ErrorKind.USAGE
 
     def __init__(
-        self, code: ErrorCode, message: str, context: Mapping[str, object] | None = None
+        self, code: Code, message: str, context: Mapping[str, object] | None = None
     ) -> None:
         super().__init__(self.KIND, code, message, context)
 
@@ -248,7 +245,7 @@ class EnvironmentError(RecorderError):
     KIND: ClassVar[ErrorKind] = ErrorKind.ENVIRONMENT
 
     def __init__(
-        self, code: ErrorCode, message: str, context: Mapping[str, object] | None = None
+        self, code: Code, message: str, context: Mapping[str, object] | None = None
     ) -> None:
         super().__init__(self.KIND, code, message, context)
 
@@ -260,7 +257,7 @@ class TargetError(RecorderError):
     KIND: ClassVar[ErrorKind] = ErrorKind.TARGET
 
     def __init__(
-        self, code: ErrorCode, message: str, context: Mapping[str, object] | None = None
+        self, code: Code, message: str, context: Mapping[str, object] | None = None
     ) -> None:
         super().__init__(self.KIND, code, message, context)
 
@@ -272,7 +269,7 @@ class InternalError(RecorderError):
     KIND: ClassVar[ErrorKind] = ErrorKind.INTERNAL
 
     def __init__(
-        self, code: ErrorCode, message: str, context: Mapping[str, object] | None = None
+        self, code: Code, message: str, context: Mapping[str, object] | None = None
     ) -> None:
         super().__init__(self.KIND, code, message, context)
 
@@ -301,6 +298,20 @@ def _restore(
     if cause_text is not None:
         error.__cause__ = RemoteCause(cause_text)
     return error
+
+
+def _as_code(code: object) -> Code:
+    """``code`` itself, or the registered code of a plain string (its wire form)."""
+    if isinstance(code, (CodeSet, UnknownCode)):
+        return code
+    found = lookup_code(code) if isinstance(code, str) else None
+    if found is None:
+        raise UsageError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"unknown error code {safe_str(code)!r}: no imported code set declares it",
+            {"error_code": code},
+        )
+    return found
 
 
 def _malformed(reason: str) -> UsageError:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 
 from recorder_errors.codes import ErrorCode
+from recorder_errors.codeset import CodeSet
 from recorder_errors.errors import (
     EnvironmentError,
     InternalError,
@@ -82,45 +83,45 @@ _CLASS_CODES: tuple[tuple[type[OSError], ErrorCode], ...] = (
 )
 
 
-def usage(code: ErrorCode, message: str, /, **context: object) -> UsageError:
+def usage(code: CodeSet, message: str, /, **context: object) -> UsageError:
     """A :class:`UsageError` (exit 2) to ``raise``."""
     return UsageError(code, message, context)
 
 
-def enverr(code: ErrorCode, message: str, /, **context: object) -> EnvironmentError:
+def enverr(code: CodeSet, message: str, /, **context: object) -> EnvironmentError:
     """A :class:`recorder_errors.EnvironmentError` (exit 10) to ``raise``."""
     return EnvironmentError(code, message, context)
 
 
-def target(code: ErrorCode, message: str, /, **context: object) -> TargetError:
+def target(code: CodeSet, message: str, /, **context: object) -> TargetError:
     """A :class:`TargetError` (exit 20) to ``raise``."""
     return TargetError(code, message, context)
 
 
-def bug(code: ErrorCode, message: str, /, **context: object) -> InternalError:
+def bug(code: CodeSet, message: str, /, **context: object) -> InternalError:
     """An :class:`InternalError` (exit 70) to ``raise``."""
     return InternalError(code, message, context)
 
 
-def ensure_usage(cond: object, code: ErrorCode, message: str, /, **context: object) -> None:
+def ensure_usage(cond: object, code: CodeSet, message: str, /, **context: object) -> None:
     """Raise :func:`usage` ``(code, message, **context)`` unless ``cond`` is true."""
     if not cond:
         raise usage(code, message, **context)
 
 
-def ensure_env(cond: object, code: ErrorCode, message: str, /, **context: object) -> None:
+def ensure_env(cond: object, code: CodeSet, message: str, /, **context: object) -> None:
     """Raise :func:`enverr` ``(code, message, **context)`` unless ``cond`` is true."""
     if not cond:
         raise enverr(code, message, **context)
 
 
-def ensure_target(cond: object, code: ErrorCode, message: str, /, **context: object) -> None:
+def ensure_target(cond: object, code: CodeSet, message: str, /, **context: object) -> None:
     """Raise :func:`target` ``(code, message, **context)`` unless ``cond`` is true."""
     if not cond:
         raise target(code, message, **context)
 
 
-def ensure_internal(cond: object, code: ErrorCode, message: str, /, **context: object) -> None:
+def ensure_internal(cond: object, code: CodeSet, message: str, /, **context: object) -> None:
     """Raise :func:`bug` ``(code, message, **context)`` unless ``cond`` is true.
 
     The replacement for ``assert`` in library code: it survives ``python -O``
