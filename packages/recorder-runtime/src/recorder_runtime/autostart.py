@@ -1,6 +1,6 @@
 """Process-wide auto-start: ``CODETRACER_TRACE=DIR python prog.py`` records an unmodified program.
 
-How it starts (ADR 0011): the wheel installs ``zz_recorder_runtime_autostart.pth`` at the top
+How it starts (ADR 0012): the wheel installs ``zz_recorder_runtime_autostart.pth`` at the top
 of site-packages. Python's ``site`` module executes its one line at every interpreter start;
 the line only looks at ``os.environ`` (already imported by ``site``) and imports this module
 when ``CODETRACER_TRACE`` is set and not empty, so an unset variable costs one dictionary
