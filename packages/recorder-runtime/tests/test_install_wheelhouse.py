@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -122,3 +123,18 @@ def test_the_runtime_wheel_ships_the_autostart_hook_and_a_license(wheelhouse: Pa
 def wheel_version(house: Path, module: str) -> str:
     (wheel,) = house.glob(f"{module}-*.whl")
     return wheel.name.split("-")[1]
+
+
+@pytest.mark.parametrize("package", OURS)
+def test_readme_links_work_outside_the_repository(package: str) -> None:
+    # The README is the package's long description on an index: relative links would break.
+    readme = (REPO / "packages" / package / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)\s]+)\)", readme)
+    assert targets, "expected at least one link"
+    relative = [t for t in targets if not t.startswith(("https://", "http://", "#"))]
+    assert relative == []
+
+
+@pytest.mark.parametrize("package", OURS)
+def test_each_package_ships_the_same_license(package: str) -> None:
+    assert (REPO / "packages" / package / "LICENSE").read_bytes() == (REPO / "LICENSE").read_bytes()
