@@ -39,7 +39,7 @@ from recorder_errors.helpers import (
 )
 from recorder_errors.kinds import ErrorKind
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Code",
