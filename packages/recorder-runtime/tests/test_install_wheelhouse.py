@@ -130,7 +130,6 @@ def test_readme_links_work_outside_the_repository(package: str) -> None:
     # The README is the package's long description on an index: relative links would break.
     readme = (REPO / "packages" / package / "README.md").read_text(encoding="utf-8")
     targets = re.findall(r"\]\(([^)\s]+)\)", readme)
-    assert targets, "expected at least one link"
     relative = [t for t in targets if not t.startswith(("https://", "http://", "#"))]
     assert relative == []
 
