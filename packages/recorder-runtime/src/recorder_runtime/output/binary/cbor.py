@@ -3,7 +3,7 @@
 WHY by hand: every event of a recording is encoded on the traced program's thread, so the
 encoding is on the hot path. The pieces here are plain ``bytes`` concatenations with cached
 heads and cached small items, measured faster than a general-purpose encoder on the event
-shapes of a trace (docs/adr/0010-binary-trace-format.md).
+shapes of a trace (docs/adr/0013-binary-trace-format.md).
 
 Rules, matching what CodeTracer's writer (``cbor4ii``'s serde serializer) produces:
 

@@ -23,7 +23,7 @@ on a whole event; only a single write larger than a frame is split. Failure poli
 :attr:`SeekableZstdStream.broken` and raised once; later writes are dropped. A failed frame
 is cut off again and the seek table is written over the frames that were complete; when the
 disk is too full even for the table, whole frames are dropped from the end until it fits (a
-dropped frame frees more room than the table needs). See docs/adr/0010-binary-trace-format.md.
+dropped frame frees more room than the table needs). See docs/adr/0013-binary-trace-format.md.
 """
 
 from __future__ import annotations
