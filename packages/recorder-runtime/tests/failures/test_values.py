@@ -50,16 +50,11 @@ def test_redaction_never_writes_back_into_frames(tmp_path: Path, backend: str) -
     assert b"token unchanged True" in pair.traced.stdout, pair.describe()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation (ADR 0004): values of program-defined classes are rendered with "
-    "their own __str__/__repr__, as the reference does, under a per-type time budget that "
-    "only acts after a call returns; a __repr__ that never returns hangs the recording",
-)
 @pytest.mark.parametrize("backend", backend_params())
 def test_never_returning_repr_is_never_called(tmp_path: Path, backend: str) -> None:
     """C2: a local whose ``__repr__`` never returns: the recorder must not call program code
-    to render it (a timeout here means it did, and the program hangs under the recorder)."""
+    to render it (a timeout here means it did, and the program hangs under the recorder).
+    ADR 0010: objects are recorded by their stored fields, their own text is never asked."""
     pair = run_pair("hostile.py", ["forever"], tmp_path=tmp_path, backend=backend, timeout=10)
     assert_n1(pair)
     assert_n2(pair)
