@@ -101,8 +101,9 @@ def iter_events(path: str) -> Iterator[Any]:
         data = carry + chunk if carry else chunk
         try:
             items, used = decode_items(data)
-        except ValueError as exc:
-            raise _corrupt(path, f"an event is not valid CBOR ({exc})") from exc
+        except (RecorderError, UnicodeDecodeError) as exc:
+            detail = exc.message if isinstance(exc, RecorderError) else str(exc)
+            raise _corrupt(path, f"an event is not valid CBOR ({detail})") from exc
         yield from items
         carry = data[used:]
     if carry:
@@ -112,6 +113,11 @@ def iter_events(path: str) -> Iterator[Any]:
 # ---------------------------------------------------------------------- CBOR decoding
 
 
+def _malformed(detail: str) -> RecorderError:
+    """Bad CBOR (the caller adds the file name)."""
+    return usage(ErrorCode.INVALID_ARGUMENT, detail)
+
+
 class _Incomplete(Exception):
     """The data ends inside an item (more is expected from the next frame)."""
 
@@ -119,7 +125,7 @@ class _Incomplete(Exception):
 def decode_items(data: bytes) -> tuple[list[Any], int]:
     """Decode the complete items at the start of ``data``; also return the bytes they used.
 
-    Raises ``ValueError`` for malformed CBOR (``UnicodeDecodeError`` is one).
+    Raises a usage error for malformed CBOR (``UnicodeDecodeError`` for bad UTF-8 text).
     """
     items: list[Any] = []
     pos = 0
@@ -130,7 +136,7 @@ def decode_items(data: bytes) -> tuple[list[Any], int]:
         except (_Incomplete, IndexError, struct.error):
             break
         except (TypeError, RecursionError) as exc:  # an unhashable map key, absurd nesting
-            raise ValueError(str(exc)) from exc
+            raise _malformed(str(exc)) from exc
         items.append(item)
         pos = new_pos
     return items, pos
@@ -148,7 +154,7 @@ def _argument(data: bytes, pos: int, info: int) -> tuple[int, int]:
         return int.from_bytes(data[pos : pos + 4], "big"), _need(data, pos + 4)
     if info == 27:
         return int.from_bytes(data[pos : pos + 8], "big"), _need(data, pos + 8)
-    raise ValueError(f"reserved additional information {info}")
+    raise _malformed(f"reserved additional information {info}")
 
 
 def _need(data: bytes, pos: int) -> int:
@@ -219,14 +225,14 @@ def _simple(data: bytes, pos: int, info: int) -> tuple[Any, int]:
         return struct.unpack_from(">f", data, pos)[0], _need(data, pos + 4)
     if info == 27:
         return struct.unpack_from(">d", data, pos)[0], _need(data, pos + 8)
-    raise ValueError(f"unexpected simple value {info}")
+    raise _malformed(f"unexpected simple value {info}")
 
 
 def _chunks(data: bytes, pos: int, major: int) -> tuple[list[Any], int]:
     parts = []
     while data[pos] != _BREAK:
         if data[pos] >> 5 != major:
-            raise ValueError("a chunk of an indefinite string has another type")
+            raise _malformed("a chunk of an indefinite string has another type")
         part, pos = _item(data, pos)
         parts.append(part)
     return parts, pos + 1
