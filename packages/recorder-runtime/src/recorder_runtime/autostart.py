@@ -37,6 +37,7 @@ import atexit
 import json
 import os
 import secrets
+import shutil
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -85,7 +86,10 @@ def start_from_env() -> None:
     if is_recorder_cli(sys.argv, getattr(sys, "orig_argv", [])):
         return
     _install_process_hooks()
-    _start(os.path.abspath(root), forked=False)
+    if not os.path.isabs(root):
+        # Children may start in another directory: they must record under the same DIR.
+        root = os.environ[ENV_TRACE] = os.path.abspath(root)
+    _start(root, forked=False)
 
 
 def is_recorder_cli(argv: list[str], orig_argv: list[str]) -> bool:
@@ -170,7 +174,9 @@ def _program(forked: bool) -> tuple[str, list[str], str | None]:
     argv = list(sys.argv)
     script = argv[0] if argv else ""
     if not forked and script and not script.startswith("-") and os.path.isfile(script):
-        path = os.path.abspath(script)
+        # As CPython names it (co_filename): cwd + path as typed, not normalised
+        # (``./s.py`` gives ``/cwd/./s.py``); see ``runner._python_abspath``.
+        path = script if os.path.isabs(script) else os.getcwd() + os.sep + script
         return path, argv[1:], path
     orig = list(getattr(sys, "orig_argv", argv))
     return sys.executable or "python", orig[1:], None
@@ -222,9 +228,17 @@ def _process_metadata() -> dict[str, Any]:
         return {}
     children = []
     for order, entry in enumerate(_read_registry(state.root), start=1):
-        if entry.get("ppid") == state.pid and entry.get("pid") != state.pid:
-            pid = entry.get("pid")
-            children.append({"pid": pid, "start_order": order, "trace_dir": f"{order:04d}-{pid}"})
+        pid = entry.get("pid")
+        if entry.get("ppid") == state.pid and isinstance(pid, int) and pid != state.pid:
+            name = f"{order:04d}-{pid}"
+            children.append(
+                {
+                    "pid": pid,
+                    "start_order": order,
+                    "trace_dir": name,
+                    "state": _child_state(os.path.join(state.root, name), pid),
+                }
+            )
     return {
         "process": {
             "pid": state.pid,
@@ -234,6 +248,34 @@ def _process_metadata() -> dict[str, Any]:
             "children": children,
         }
     }
+
+
+def _child_state(trace_dir: str, pid: int) -> str:
+    """``recorded``, ``running``, or ``lost`` (it ended without finishing: ``os._exit``).
+
+    A lost child's staging directory is removed, so ``DIR`` holds only traces.
+    """
+    from .staging import METADATA_FILE, staging_prefix
+
+    if os.path.exists(os.path.join(trace_dir, METADATA_FILE)):
+        return "recorded"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        pass
+    except OSError:
+        return "running"  # exists (another owner) or unknown: leave it alone
+    else:
+        return "running"
+    parent = os.path.dirname(trace_dir)
+    prefix = f"{staging_prefix(trace_dir)}{pid}-"
+    try:
+        leftovers = [name for name in os.listdir(parent) if name.startswith(prefix)]
+    except OSError:
+        leftovers = []
+    for name in leftovers:
+        shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+    return "lost"
 
 
 # --------------------------------------------------------------------- fork
@@ -298,11 +340,34 @@ def _finish_current() -> int | None:
     api.release(session)
     if not session.is_recording:
         return None
-    report = session.finish(exit_code=None, exit_label="<exit>")
+    exit_code = _activation_exit_code(session)
+    report = session.finish(
+        exit_code=exit_code, exit_label=None if exit_code is not None else "<exit>"
+    )
     if report.error is None:
         return None
     _warn(report.error, "the recording failed")
     return report.error.exit_code if report.fatal else None
+
+
+def _activation_exit_code(session: Any) -> int | None:
+    """The script's exit status as the CLI records it, when the script's run is over.
+
+    Known only for a script (activation code) that has finished: 0 when it returned, the
+    ``SystemExit`` status when it exited; ``None`` (recorded as ``"<exit>"``) when an
+    exception escaped it, or when there is no activation code (``-c``, workers).
+    """
+    recorder = getattr(session, "recorder", None)
+    if recorder is None or recorder.activation_code is None or not recorder.finished:
+        return None
+    exc = recorder.activation_exception
+    if exc is None:
+        return 0
+    if isinstance(exc, SystemExit):
+        from .runner import system_exit_status
+
+        return system_exit_status(exc.code)[0]
+    return None
 
 
 # ----------------------------------------------------------------- failures

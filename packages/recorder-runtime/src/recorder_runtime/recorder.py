@@ -229,6 +229,8 @@ class EventRecorder:
         self.activated = self.active
         self.finished = False
         self.activation_code: CodeType | None = None
+        #: The exception that ended the activation code (None: it returned, or still runs).
+        self.activation_exception: BaseException | None = None
         self.on_finished: Callable[[], None] | None = None
         self._infos: dict[CodeType, CodeInfo] = {}
         self._stacks: dict[int, list[CodeType]] = {}
@@ -384,8 +386,16 @@ class EventRecorder:
     """PY_YIELD: a suspension is written exactly like a return (§10.3)."""
 
     def on_unwind(self, code: CodeType, exc: BaseException) -> None:
-        """PY_UNWIND: an exception leaves the frame: Return whose value is the exception."""
+        """PY_UNWIND: an exception leaves the frame: Return whose value is the exception.
+
+        The exception that ends the activation code is kept: it says how the program
+        ended (``SystemExit`` status, or an uncaught exception) to callers that cannot see
+        the interpreter's exit status, such as auto-start.
+        """
+        finished = self.finished
         self.on_return(code, exc)
+        if self.finished and not finished:
+            self.activation_exception = exc
 
     # ---------------------------------------------------------------- helpers
 
