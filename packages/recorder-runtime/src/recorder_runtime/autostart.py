@@ -14,7 +14,8 @@ A process lists its children (the lines whose parent pid is its pid) in the ``pr
 block of its ``trace_metadata.json`` when it finishes.
 
 * ``python script.py``: the script is the activation code, exactly as under the CLI
-  (recording starts with the script's first line and stops when it returns).
+  (recording starts with the script's first line and stops when it returns, and the
+  script's exit status is the top-level return).
 * any other start (``-c``, ``-m``, ``multiprocessing`` spawn and forkserver processes):
   calls from start-up on are recorded (the standard library is filtered out as usual).
 * ``os.fork()`` (``multiprocessing`` fork, forkserver children): the child drops the
@@ -22,8 +23,8 @@ block of its ``trace_metadata.json`` when it finishes.
 
 When it ends: at interpreter exit (an ``atexit`` handler registered at start-up, so it runs
 after the program's own handlers), or, for ``multiprocessing`` children that end with
-``os._exit``, in ``multiprocessing``'s own exit function. The interpreter's exit status is
-not visible to either, so the trace's top-level return is ``"<exit>"``.
+``os._exit``, in ``multiprocessing``'s own exit function. Without activation code the
+interpreter's exit status is not visible to either: the top-level return is ``"<exit>"``.
 
 Failures: the program always runs. A recorder that cannot start writes one warning line on
 stderr and the program runs untraced; ``on_recorder_error`` defaults to ``disable`` here
