@@ -93,6 +93,11 @@ class ErrorCode(CodeSet):
         _U,
         "A code set declares an invalid code or claims a code another set owns.",
     )
+    NATIVE_UNAVAILABLE = (
+        "ERR_NATIVE_UNAVAILABLE",
+        _U,
+        "The native accelerator was required (native = on) but is not installed or not built.",
+    )
     # Environment: IO, resources, the machine.
     TRACE_DIR_CREATE_FAILED = (
         "ERR_TRACE_DIR_CREATE_FAILED",
