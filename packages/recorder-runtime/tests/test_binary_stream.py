@@ -18,6 +18,7 @@ import pytest
 from binary_support import FRAME_LIMIT, HEADER, SEEKABLE_MAGIC, cbor_items, read_bin
 
 from recorder_errors import ErrorCode, RecorderError, from_exception
+from recorder_runtime.output.binary import seekable
 from recorder_runtime.output.binary.grammar import CborGrammar
 from recorder_runtime.output.binary.seekable import SeekableZstdStream
 from recorder_runtime.writer import BoundOS
@@ -250,6 +251,18 @@ def test_a_forked_child_never_writes_into_the_parents_file(tmp_path: Path) -> No
             os._exit(status)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+    stream.finish()
+    assert read_bin(tmp_path / "trace.bin").events() == MANY_DECODED
+
+
+def test_a_worker_parked_for_a_fork_is_restarted_by_the_next_frame(tmp_path: Path) -> None:
+    before = threading.active_count()
+    half = len(MANY) // 2
+    stream = write_all(tmp_path / "trace.bin", MANY[:half])
+    seekable._before_fork()  # what os.fork runs first, in the parent
+    assert threading.active_count() == before
+    for item in MANY[half:]:
+        stream.write(item)
     stream.finish()
     assert read_bin(tmp_path / "trace.bin").events() == MANY_DECODED
 

@@ -201,6 +201,14 @@ class SeekableZstdStream:
 
     def _submit(self, frame: tuple[int, bytes, bool]) -> None:
         """Queue one frame for the worker, starting the worker first if none runs."""
+        if self._ensure_worker():
+            self._queue.put(frame)
+        else:
+            self.dropped_bytes += len(frame[1])
+
+    def _ensure_worker(self) -> bool:
+        """Start a worker unless one runs; False when no thread can be started (the stream
+        is then broken and drops frames)."""
         worker = self._worker
         if worker is None:
             worker = self._worker = threading.Thread(
@@ -214,10 +222,7 @@ class SeekableZstdStream:
                 if not worker.is_alive():
                     self._worker = None
                     self._fail(exc)
-        if self._worker is not None:
-            self._queue.put(frame)
-        else:
-            self.dropped_bytes += len(frame[1])
+        return self._worker is not None
 
     def _park(self) -> None:
         """Before a fork: let the worker write what is queued and end, so the program forks
@@ -329,11 +334,15 @@ class SeekableZstdStream:
 
     def _stop_worker(self) -> None:
         worker = self._worker
-        if worker is None:
-            return
-        if worker.ident is None:  # created, never started: nothing was queued for it
-            self._worker = None
-            return
+        if worker is None or worker.ident is None:
+            # No worker runs; frames may still wait in the queue, queued by another thread
+            # while a fork parked the worker: start one to write them.
+            if self._queue.empty() or not self._ensure_worker():
+                self._worker = None
+                return
+            worker = self._worker
+            if worker is None:  # pragma: no cover - _ensure_worker returned True
+                return
         if not self._stop_sent:
             self._queue.put(None)
             self._stop_sent = True
