@@ -1,0 +1,5 @@
+"""``python -m tinytool``."""
+
+from tinytool.cli import main
+
+raise SystemExit(main())
