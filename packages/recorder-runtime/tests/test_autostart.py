@@ -20,7 +20,8 @@ import pytest
 from conformance import clean_env, trace_check, trace_diff
 from tracefile import load
 
-from recorder_runtime.autostart import REGISTRY_FILE, is_recorder_cli
+from recorder_runtime import cli
+from recorder_runtime.autostart import DISABLED_ENV_VAR, REGISTRY_FILE, is_recorder_cli
 
 HOOK = Path(sysconfig.get_paths()["purelib"]) / "zz_recorder_runtime_autostart.pth"
 pytestmark = pytest.mark.skipif(
@@ -206,6 +207,19 @@ def test_the_recorder_cli_records_through_its_own_trace_dir_only(tmp_path: Path)
     assert done.returncode == 0
     assert (tmp_path / "cli" / "trace.json").exists()
     assert not (tmp_path / "auto").exists()
+
+
+def test_the_cli_switch_turns_auto_start_off_too(tmp_path: Path) -> None:
+    (tmp_path / "prog.py").write_text("print('ran')\n")
+    done = run(
+        [sys.executable, "prog.py"],
+        tmp_path,
+        trace=tmp_path / "auto",
+        CODETRACER_PYTHON_RECORDER_DISABLED="1",
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ran\n", "")
+    assert not (tmp_path / "auto").exists()
+    assert DISABLED_ENV_VAR == cli.DISABLED_ENV_VAR
 
 
 @pytest.mark.parametrize(

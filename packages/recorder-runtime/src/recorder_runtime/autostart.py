@@ -48,6 +48,8 @@ from recorder_errors import RecorderError, from_exception
 ENV_TRACE = "CODETRACER_TRACE"
 ENV_FORMAT = "CODETRACER_FORMAT"
 ENV_ON_ERROR = "CODETRACER_ON_RECORDER_ERROR"
+#: Same switch as the CLI's (``cli.DISABLED_ENV_VAR``): no recorder at all.
+DISABLED_ENV_VAR = "CODETRACER_PYTHON_RECORDER_DISABLED"
 REGISTRY_FILE = "processes.jsonl"
 #: The recorder's own command lines record through --trace-dir, never through auto-start.
 CLI_SCRIPTS = frozenset({"recorder-runtime", "pure-recorder"})
@@ -131,9 +133,12 @@ def _start(root: str, *, forked: bool) -> None:
     _state = state
     try:
         from . import api
-        from .policy import resolve_policy
+        from .policy import parse_bool, resolve_policy
         from .session import SessionConfig, TraceSession
 
+        disabled = os.environ.get(DISABLED_ENV_VAR, "").strip()
+        if disabled and parse_bool(disabled, f"environment variable {DISABLED_ENV_VAR}"):
+            return
         state.policy = resolve_policy(environ=_environment_with_auto_defaults())
         program, args, activation = _program(forked)
         state.order = _register(root, state, program)
