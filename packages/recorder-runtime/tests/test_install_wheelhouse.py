@@ -137,3 +137,21 @@ def test_readme_links_work_outside_the_repository(package: str) -> None:
 @pytest.mark.parametrize("package", OURS)
 def test_each_package_ships_the_same_license(package: str) -> None:
     assert (REPO / "packages" / package / "LICENSE").read_bytes() == (REPO / "LICENSE").read_bytes()
+
+
+def test_pip_install_at_the_repository_root_refuses_with_a_clear_message(
+    installer: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "target"
+    done = subprocess.run(
+        [str(installer), "-m", "pip", "install", "--no-index", "--target", str(target), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert (
+        "the repository root is a development workspace, not a package" in done.stdout + done.stderr
+    )
+    assert not target.exists() or not any(target.iterdir())
