@@ -11,25 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from recorder_errors import ErrorCode, bug, from_exception
+from recorder_runtime.output import owned_fd
 from recorder_runtime.writer import BoundOS as _os
 
 __all__ = ["build_metadata", "dumps_compact", "write_json_file", "write_paths"]
 
-_FLAGS = (
-    os.O_WRONLY
-    | os.O_CREAT
-    | os.O_EXCL
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
-_FILE_MODE = 0o600
+_FLAGS = owned_fd.OPEN_FLAGS
+_FILE_MODE = owned_fd.FILE_MODE
 # Bound at import: the program may mock ``json.dumps`` and never restore it (F11).
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -27,8 +27,6 @@ Contract, in one place:
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import io
 import logging
 import os
@@ -39,11 +37,12 @@ import weakref
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from recorder_errors import ErrorCode, RecorderError, bug, enverr, from_exception, target
+from recorder_errors import ErrorCode, RecorderError, bug, enverr, from_exception
 
 # One escaping rule for every string in the trace (ASCII-only; a lone surrogate becomes the
 # visible text ``\\udcff``, because serde_json rejects a lone ``\\udcff`` escape).
 from recorder_runtime.encoder import json_string
+from recorder_runtime.output import owned_fd
 from recorder_runtime.output.grammar import Grammar, Piece
 from recorder_runtime.output.json.grammar import GRAMMAR
 
@@ -62,15 +61,6 @@ _RETURN_MARK = '"return_value":'
 #: The ``specific_info`` of a type without structure.
 NONE_TYPE_JSON = '{"kind":"None"}'
 
-_OPEN_FLAGS = (
-    os.O_WRONLY
-    | os.O_CREAT
-    | os.O_EXCL
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
-_FILE_MODE = 0o600
 # Longest a lock may be waited for before the writer assumes it was leaked by an interrupted
 # critical section (see _lock_lost). Registrations hold theirs for microseconds; a flush holds
 # its lock for one disk write, which a stalled filesystem may stretch.
@@ -189,20 +179,7 @@ class TraceWriter:
 
     def _open(self, path: str) -> int:
         """Create the file exclusively (never follow or reuse a planted name), mode 0600."""
-        try:
-            fd = _os.open(path, _OPEN_FLAGS, _FILE_MODE)
-        except OSError as exc:
-            raise self._classify(exc, "open") from exc
-        try:
-            _os.fchmod(fd, _FILE_MODE)  # exact mode whatever the umask (S1)
-            st = _os.fstat(fd)
-            _os.write(fd, b"[")
-        except OSError as exc:
-            _os.close(fd)
-            with contextlib.suppress(OSError):
-                _os.unlink(path)  # we created it (O_EXCL): leave nothing behind
-            raise self._classify(exc, "open") from exc
-        self._identity = (st.st_dev, st.st_ino)
+        fd, self._identity = owned_fd.create(path, b"[")
         self.bytes_written = 1
         return fd
 
@@ -532,26 +509,7 @@ class TraceWriter:
 
     def _check_identity(self) -> None:
         """Raise a Target error if the program closed our fd or reused its number."""
-        try:
-            st = _os.fstat(self._fd)
-        except OSError as exc:
-            if exc.errno != errno.EBADF:
-                raise
-            raise target(
-                ErrorCode.TARGET_DETACHED,
-                "the traced program closed the trace file descriptor",
-                path=self.events_path,
-                op="write",
-                fd=str(self._fd),
-            ) from exc
-        if (st.st_dev, st.st_ino) != self._identity:
-            raise target(
-                ErrorCode.TARGET_DETACHED,
-                "the traced program closed the trace file descriptor and reused its number",
-                path=self.events_path,
-                op="write",
-                fd=str(self._fd),
-            )
+        owned_fd.check(self._fd, self._identity, self.events_path)
 
     # ------------------------------------------------------------------ ending
 
@@ -691,28 +649,14 @@ class TraceWriter:
             return -1
 
     def _fsync(self) -> None:
-        try:
-            _os.fsync(self._fd)
-        except OSError as exc:
-            if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # special files cannot sync
-                raise
+        owned_fd.fsync(self._fd)
 
     def _release_fd(self) -> OSError | None:
         """Close our descriptor, unless the program took the number over (then leave it)."""
         fd, self._fd = self._fd, -1
-        if fd < 0 or self.detached:
+        if self.detached:
             return None
-        try:
-            st = _os.fstat(fd)
-        except OSError:
-            return None  # already closed by the program
-        if (st.st_dev, st.st_ino) != self._identity:
-            return None  # not ours any more: never close the program's file
-        try:
-            _os.close(fd)
-        except OSError as exc:
-            return exc
-        return None
+        return owned_fd.release(fd, self._identity)
 
     # ------------------------------------------------------------------ failure helpers
 

@@ -42,8 +42,8 @@ from typing import Final
 
 import zstandard
 
-from recorder_errors import ErrorCode, RecorderError, enverr, from_exception, target
-from recorder_runtime.writer import _FILE_MODE, _OPEN_FLAGS
+from recorder_errors import ErrorCode, RecorderError, enverr, from_exception
+from recorder_runtime.output import owned_fd
 from recorder_runtime.writer import BoundOS as _os
 
 __all__ = [
@@ -117,20 +117,8 @@ class SeekableZstdStream:
     def open(cls, path: str) -> SeekableZstdStream:
         """Create ``path`` exclusively (mode 0600, never through a link) and write the header."""
         path = _os.path.abspath(path)
-        try:
-            fd = _os.open(path, _OPEN_FLAGS, _FILE_MODE)
-        except OSError as exc:
-            raise from_exception(exc).with_context(path=path, op="open") from exc
-        try:
-            _os.fchmod(fd, _FILE_MODE)
-            st = _os.fstat(fd)
-            _write_all(fd, HEADER)
-        except OSError as exc:
-            _os.close(fd)
-            with contextlib.suppress(OSError):
-                _os.unlink(path)  # we created it (O_EXCL): leave nothing behind
-            raise from_exception(exc).with_context(path=path, op="open") from exc
-        return cls(path, fd, (st.st_dev, st.st_ino))
+        fd, identity = owned_fd.create(path, HEADER)
+        return cls(path, fd, identity)
 
     @property
     def accepted_bytes(self) -> int:
@@ -362,7 +350,7 @@ class SeekableZstdStream:
                 _os.lseek(self._fd, end, os.SEEK_SET)
                 table = seek_table(self._frames[:count])
                 _write_all(self._fd, table)
-                _fsync(self._fd)
+                owned_fd.fsync(self._fd)
             except Exception as exc:
                 self._break(_classified(exc, self.path, "finish"))
                 if count == 0 or not _is_full(exc):
@@ -395,33 +383,15 @@ class SeekableZstdStream:
     def _release_fd(self) -> None:
         """Close our descriptor, unless the program took its number over (then leave it)."""
         fd, self._fd = self._fd, -1
-        if fd < 0:
-            return
-        try:
-            st = _os.fstat(fd)
-            if (st.st_dev, st.st_ino) == self._identity:
-                _os.close(fd)
-        except OSError:
-            _log.debug("closing %s failed", self.path, exc_info=True)
+        failed = owned_fd.release(fd, self._identity)
+        if failed is not None:
+            _log.debug("closing %s failed: %r", self.path, failed)
 
     # ------------------------------------------------------------------ helpers
 
     def _check_identity(self) -> None:
         """Raise a Target error if the program closed our descriptor or reused its number."""
-        try:
-            st = _os.fstat(self._fd)
-        except OSError as exc:
-            if exc.errno != errno.EBADF:
-                raise
-            st = None
-        if st is None or (st.st_dev, st.st_ino) != self._identity:
-            raise target(
-                ErrorCode.TARGET_DETACHED,
-                "the traced program closed the trace file descriptor",
-                path=self.path,
-                op="write",
-                fd=str(self._fd),
-            )
+        owned_fd.check(self._fd, self._identity, self.path)
 
     def _break(self, err: RecorderError) -> None:
         if self.broken is None:
@@ -456,14 +426,6 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[_os.write(fd, view) :]
-
-
-def _fsync(fd: int) -> None:
-    try:
-        _os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # special files cannot sync
-            raise
 
 
 _FULL_ERRNOS: Final = frozenset(
