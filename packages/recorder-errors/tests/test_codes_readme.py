@@ -58,3 +58,9 @@ def test_readme_json_example_is_what_to_json_produces() -> None:
     example = text.split("```json\n", 1)[1].split("```", 1)[0].strip()
     err = from_exception(OSError(errno.ENOSPC, "No space left on device", "/t/trace.json"))
     assert example == err.to_json()
+
+
+def test_readme_own_tool_section_shows_the_example_code_set_verbatim() -> None:
+    codes_py = README.parent / "tests" / "downstream_example" / "src" / "tinytool" / "codes.py"
+    section = README.read_text(encoding="utf-8").split("## Using it in your own tool", 1)[1]
+    assert f"```python\n{codes_py.read_text(encoding='utf-8')}```" in section

@@ -115,6 +115,8 @@ def test_a_downstream_usage_code_exits_2_with_its_json_line(venv: Path, tmp_path
         "message": "--limit must be a positive integer, not 'many'",
         "context": {"limit": "many"},
     }
+    # The README's "Using it in your own tool" shows this very line.
+    assert result.stderr in (PACKAGE / "README.md").read_text(encoding="utf-8")
 
 
 def test_a_downstream_target_code_exits_20(venv: Path, tmp_path: Path) -> None:
