@@ -141,6 +141,23 @@ class SettraceBackend:
             threading.settrace(guarded_global)
             sys.settrace(guarded_global)
 
+    def follow_frame(self, frame: FrameType) -> None:
+        """Record the rest of a frame that was already running (the API's caller).
+
+        ``sys.settrace`` only reaches frames that start later: this one gets the local trace
+        function directly (``f_trace``, with line events on), as ``pdb.set_trace`` does, so
+        its following lines and its return are recorded like any started frame's.
+        """
+        local = self._local_ref[0]
+        if local is None or self._stopped[0]:
+            return
+        code = frame.f_code
+        if self._codes.get(code) is None:
+            self._codes[code] = _CodeFacts(code)
+        self._last_lines.pop(id(frame), None)
+        frame.f_trace_lines = True
+        frame.f_trace = local
+
     def pause(self) -> None:
         """Recording finished (the activation code returned): stop tracing every thread.
 

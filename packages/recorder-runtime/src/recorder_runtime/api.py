@@ -13,11 +13,13 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import sys
 import threading
 from collections.abc import Callable
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, TypeVar
 
+import recorder_ffi
 from recorder_errors import ErrorCode, usage
 from recorder_ffi import guard_entry_point
 
@@ -28,6 +30,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _lock = threading.Lock()
 _current: TraceSession | None = None
+# Frames in these directories are the recorder's own (the entry-point guard, this module).
+_OWN_DIRS = tuple(
+    os.path.dirname(os.path.abspath(module.__file__ or "")) + os.sep
+    for module in (sys.modules[__name__.rpartition(".")[0]], recorder_ffi)
+)
 
 
 @guard_entry_point
@@ -38,7 +45,22 @@ def start(
     activation_path: str | None = None,
     **policy: Any,
 ) -> TraceSession:
-    """Start recording into ``trace_dir``; policy fields override the environment."""
+    """Start recording into ``trace_dir``; policy fields override the environment.
+
+    The rest of the calling function is recorded too (its following lines, its return),
+    not only the calls made from it: the recording starts where ``start()`` is called.
+    """
+    return _start(trace_dir, format, activation_path, policy, _calling_frame())
+
+
+def _start(
+    trace_dir: str,
+    format: str,
+    activation_path: str | None,
+    policy: dict[str, Any],
+    caller: FrameType | None,
+) -> TraceSession:
+    """``start()`` proper; ``caller`` is the frame whose remaining lines are recorded too."""
     global _current
     with _lock:
         if _current is not None and _current.is_recording:
@@ -55,9 +77,17 @@ def start(
                 tool_id=tool_id,
             )
         )
-        session.start()
+        session.start(caller=caller)
         _current = session
     return session
+
+
+def _calling_frame() -> FrameType | None:
+    """The innermost frame outside the recorder's own packages (the user's ``start()`` call)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_OWN_DIRS):
+        frame = frame.f_back  # type: ignore[assignment]
+    return frame
 
 
 @guard_entry_point
@@ -100,10 +130,15 @@ class trace:  # lower-case on purpose: it reads as a function, ``with trace(dir)
         self.trace_dir = trace_dir
         self.options = options
         self.session: TraceSession | None = None
+        self._record_caller = True  # False for the decorator: the function is the block
 
     @guard_entry_point
     def __enter__(self) -> TraceSession:
-        self.session = start(self.trace_dir, **self.options)
+        policy = dict(self.options)
+        fmt = policy.pop("format", "json")
+        activation_path = policy.pop("activation_path", None)
+        caller = _calling_frame() if self._record_caller else None
+        self.session = _start(self.trace_dir, fmt, activation_path, policy, caller)
         return self.session
 
     @guard_entry_point
@@ -119,7 +154,9 @@ class trace:  # lower-case on purpose: it reads as a function, ``with trace(dir)
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
         def traced(*args: Any, **kwargs: Any) -> Any:
-            with trace(self.trace_dir, **self.options):
+            block = trace(self.trace_dir, **self.options)
+            block._record_caller = False
+            with block:
                 return fn(*args, **kwargs)
 
         return traced  # type: ignore[return-value]

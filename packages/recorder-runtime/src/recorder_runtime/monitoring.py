@@ -54,6 +54,10 @@ class MonitoringBackend:
         self._touched: set[CodeType] = set()
         self._lock = threading.Lock()
         self.callbacks: dict[int, Callable[..., Any]] = {}
+        self._follow: Callable[[FrameType], None] | None = None
+        #: The C LINE callback of the accelerator (native.py), registered instead of the
+        #: Python ``line`` closure when the session sets it before :meth:`install`.
+        self.native_line: Callable[..., Any] | None = None
 
     # ------------------------------------------------------------- lifecycle
 
@@ -65,6 +69,8 @@ class MonitoringBackend:
         tool_id = self._claim_tool_id()
         events = mon.events
         raw = self._make_callbacks(recorder, mon.DISABLE)
+        if self.native_line is not None:
+            raw["line"] = self.native_line
         names = {
             events.PY_START: "py_start",
             events.PY_RESUME: "py_resume",
@@ -80,6 +86,16 @@ class MonitoringBackend:
             mon.register_callback(tool_id, event, guarded)
         recorder.on_finished = self.pause
         mon.set_events(tool_id, events.PY_START | events.PY_UNWIND | events.PY_THROW)
+
+    def follow_frame(self, frame: FrameType) -> None:
+        """Record the rest of a frame that was already running (the API's caller).
+
+        It had no ``PY_START``, so its code object never got local events: enable them now.
+        Its following lines and its return are then recorded like any started frame's (other
+        frames running the same code report their lines too: local events are per code).
+        """
+        if self._follow is not None and self.tool_id is not None:
+            self._follow(frame)
 
     def pause(self) -> None:
         """Stop every event (recording finished) but keep the tool id until uninstall."""
@@ -176,6 +192,12 @@ class MonitoringBackend:
                 with lock:
                     touched.add(code)
                 set_local_events(backend.tool_id, code, local_events)
+
+        def follow(frame: FrameType) -> None:
+            code = frame.f_code
+            watch(code, code_info(code, frame))
+
+        self._follow = follow
 
         def py_start(code: CodeType, offset: int) -> object:
             info = infos.get(code)
