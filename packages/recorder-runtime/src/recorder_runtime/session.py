@@ -37,6 +37,7 @@ from .encoder import CaptureLimits, ValueEncoder
 from .filters import TraceFilter, redact_argv
 from .io_capture import IOCapture
 from .metadata import build_metadata, write_json_file, write_paths
+from .native import bind_native, select_native
 from .output import formats
 from .output.grammar import Piece
 from .policy import Policy
@@ -145,6 +146,10 @@ class TraceSession:
         self.encoder: ValueEncoder | None = None
         self.limits = CaptureLimits()
         self.failpoints = Failpoints()
+        #: The policy's ``native`` mode and whether the C accelerator records this run.
+        self.native_mode = str(getattr(self.policy, "native", "auto"))
+        self.native_used = False
+        self._native: type[Any] | None = None
         self._detached = False
         self._tracer_removed = False
 
@@ -179,6 +184,7 @@ class TraceSession:
             max_depth=self.policy.max_depth,
             max_items=self.policy.max_items,
             max_string_length=self.policy.max_string_length,
+            max_object_depth=self.policy.max_object_depth,
         )
         program = config.program or config.activation_path or _caller_program(caller)
         self.program = program
@@ -193,6 +199,7 @@ class TraceSession:
         self.staging = staging
         try:
             backend = select_backend(config.backend, config.tool_id)
+            self._native = select_native(self.native_mode)
             guard = BoundaryGuard(policy=self.policy.on_recorder_error, failpoints=self.failpoints)
             self.failpoints.fire("session.start")
             log.debug("recording %s into %s", program, self.trace_dir)
@@ -236,6 +243,8 @@ class TraceSession:
             grammar=writer.grammar,
         )
         self.recorder = recorder
+        if self._native is not None:
+            self._use_native(self._native, recorder, backend)
         recorder.begin()
         guard.set_detach(self._on_guard_detach)
         self.guard = guard
@@ -249,6 +258,14 @@ class TraceSession:
         backend.install(recorder, guard)
         if followed is not None:
             backend.follow_frame(followed)
+
+    def _use_native(self, cls: type[Any], recorder: EventRecorder, backend: Backend) -> None:
+        """Let the C accelerator handle LINE events (native.py); the monitoring backend then
+        registers its C callback directly, the settrace backend calls its ``on_line``."""
+        native = bind_native(cls, recorder)
+        if hasattr(backend, "native_line"):
+            backend.native_line = native.line
+        self.native_used = True
 
     @staticmethod
     def _open_caller(recorder: EventRecorder, caller: FrameType | None) -> FrameType | None:
@@ -492,6 +509,7 @@ class TraceSession:
             return
         write_paths(staging.file(PATHS_FILE), writer.paths)
         extra: dict[str, Any] = {"format": self.format.name}
+        extra["native"] = {"mode": self.native_mode, "used": self.native_used}
         if self.filter is not None:
             extra["trace_filter"] = self.filter.metadata()
         if self.config.extra_metadata is not None:
@@ -531,6 +549,8 @@ class TraceSession:
         if self.writer is not None:
             result["events_written"] = self.writer.event_count
             result["dropped_events"] = result.get("dropped_events", 0) + self.writer.dropped_events
+            # The program's calls: every Call written but the top-level one (trace-format §10.2).
+            result["calls"] = max(0, self.writer.calls_written - 1)
         if self.encoder is not None:
             result["values"] = dict(self.encoder.counters)
         if self.recorder is not None:

@@ -31,11 +31,13 @@ __all__ = [
     "GLOBALS_MODES",
     "IO_CAPTURE_MODES",
     "LOG_LEVELS",
+    "NATIVE_MODES",
     "ON_RECORDER_ERROR_VALUES",
     "Backend",
     "GlobalsMode",
     "IoCapture",
     "LogLevel",
+    "NativeMode",
     "OnRecorderError",
     "Policy",
     "Row",
@@ -49,12 +51,14 @@ IoCapture = Literal["off", "proxies", "proxies+fd"]
 Backend = Literal["auto", "monitoring", "settrace"]
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 GlobalsMode = Literal["referenced", "all", "none"]
+NativeMode = Literal["auto", "on", "off"]
 
 ON_RECORDER_ERROR_VALUES: tuple[OnRecorderError, ...] = ("abort", "disable")
 IO_CAPTURE_MODES: tuple[IoCapture, ...] = ("off", "proxies", "proxies+fd")
 BACKENDS: tuple[Backend, ...] = ("auto", "monitoring", "settrace")
 LOG_LEVELS: tuple[LogLevel, ...] = ("debug", "info", "warning", "error", "critical")
 GLOBALS_MODES: tuple[GlobalsMode, ...] = ("referenced", "all", "none")
+NATIVE_MODES: tuple[NativeMode, ...] = ("auto", "on", "off")
 
 _SPEC = "recorder_runtime.config"
 T = TypeVar("T")
@@ -238,6 +242,16 @@ class Policy:
         values="positive integer",
         help="value capture: characters per string",
     )
+    max_object_depth: int = setting(
+        2,
+        parse_positive_int,
+        env="CODETRACER_MAX_OBJECT_DEPTH",
+        flag="--max-object-depth",
+        metavar="N",
+        values="positive integer",
+        help="value capture: objects nested in this many objects are shown by reference "
+        "(type and address) instead of their fields",
+    )
     trace_filter: tuple[str, ...] = setting(
         (),
         parse_path_list,
@@ -270,6 +284,17 @@ class Policy:
         help="which module globals a step inside a function records: referenced = the "
         "globals its code names, all = every module global (the reference's content, "
         "for comparisons), none",
+    )
+    native: NativeMode = setting(
+        "auto",
+        choice(NATIVE_MODES),
+        env="CODETRACER_NATIVE",
+        flag="--native",
+        metavar="auto|on|off",
+        values="`auto`, `on`, `off`",
+        help="the C accelerator of the hot path (recorder-speedups): auto = used when "
+        "installed, on = required (ERR_NATIVE_UNAVAILABLE without it), off = the pure-Python "
+        "path",
     )
     quiet: bool = setting(
         False,
