@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from recorder_errors import InternalError, RecorderError
+from recorder_errors import EnvironmentError, ErrorCode, InternalError, RecorderError, exit_code_for
 from recorder_ffi import BoundaryGuard, Failpoints
 
 pytestmark = pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")
@@ -110,6 +110,24 @@ def test_abort_raises_into_the_traced_function(tool: Tool) -> None:
     assert tool.detach_calls == 1
     assert traced(10) == UNTRACED_RESULT
     assert len(seen) == 3
+
+
+def test_out_of_memory_in_a_real_callback_is_an_environment_failure_exiting_10(
+    tool: Tool,
+) -> None:
+    def on_line(code: Any, line: int) -> None:
+        raise MemoryError
+
+    guard = BoundaryGuard(policy="abort")
+    guard.set_detach(tool.detach)
+    tool.install(guard.guard_callback("line", on_line))
+    with pytest.raises(EnvironmentError) as caught:
+        traced(10)
+    assert caught.value is guard.failure
+    assert caught.value.code is ErrorCode.OUT_OF_MEMORY
+    assert exit_code_for(caught.value) == 10
+    assert isinstance(caught.value.__cause__, MemoryError)
+    assert traced(10) == UNTRACED_RESULT
 
 
 def test_abort_is_remembered_when_the_program_swallows_it(tool: Tool) -> None:
