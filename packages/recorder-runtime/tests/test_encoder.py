@@ -466,6 +466,7 @@ def test_limits_defaults_are_recorded_as_plain_data() -> None:
         "max_items": 200,
         "max_string_length": 10_000,
         "max_total_items": 10_000,
+        "max_object_depth": 1,
     }
 
 

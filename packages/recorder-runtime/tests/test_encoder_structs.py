@@ -249,7 +249,7 @@ def test_structs_count_towards_the_depth_limit() -> None:
     value: object = 1
     for _ in range(5):
         value = Box(value)
-    record = recorded(value, CaptureLimits(max_depth=2))
+    record = recorded(value, CaptureLimits(max_depth=2, max_object_depth=10))
     cut = record["fields"]["inner"]["fields"]["inner"]["msg"]
     assert cut.startswith("<depth limit: ") and cut.endswith(".<locals>.Box of 1 items>")
 
@@ -394,3 +394,30 @@ def test_a_mock_is_shown_by_identity_and_records_no_call() -> None:
     record = recorded(value)
     assert record == raw(f"<MagicMock id='{id(value)}'>")
     assert value.mock_calls == []
+
+
+def test_objects_nested_beyond_the_object_depth_are_shown_by_reference() -> None:
+    class Node:
+        def __init__(self, child: object) -> None:
+            self.child = child
+
+    leaf = Node(None)
+    record = recorded(Node(Node(leaf)), CaptureLimits(max_object_depth=2))
+    reference = record["fields"]["child"]["fields"]["child"]
+    assert reference["kind"] == "Raw"
+    assert reference["r"].startswith("<") and ".Node object at 0x" in reference["r"]
+
+
+def test_an_unchanged_object_is_recorded_identically_and_a_changed_one_afresh() -> None:
+    class Point:
+        def __init__(self) -> None:
+            self.x = 1
+            self.label = "p"
+            self.peer = Point.__new__(Point)
+
+    harness = Harness()
+    point = Point()
+    first = harness.encoder.encode(point)
+    assert harness.encoder.encode(point) == first  # the memoised record
+    point.x = 2
+    assert harness.record(point)["fields"]["x"]["i"] == 2

@@ -41,7 +41,8 @@ from recorder_runtime.encoder_memo import LIST as MEMO_LIST
 from recorder_runtime.encoder_memo import RECORD as MEMO_RECORD
 from recorder_runtime.encoder_memo import TOTAL as MEMO_TOTAL
 from recorder_runtime.encoder_memo import TUPLE as MEMO_TUPLE
-from recorder_runtime.encoder_memo import ContainerMemo
+from recorder_runtime.encoder_memo import ContainerMemo, StructMemo
+from recorder_runtime.encoder_memo import reference as memo_reference
 from recorder_runtime.output.grammar import ValueGrammar
 from recorder_runtime.output.json.grammar import GRAMMAR as JSON_GRAMMAR
 from recorder_runtime.output.json.text import json_string
@@ -90,6 +91,7 @@ COUNTER_NAMES: Final = (
     "cycles",  # a container met again on its own path
     "structs",  # objects recorded as a Struct of their fields
     "fields_redacted",  # Struct fields hidden by a redaction rule (by field name)
+    "objects_by_reference",  # objects nested beyond max_object_depth, shown by reference
     "encode_failed",  # an unexpected failure inside the encoder (a bug): Error marker
 )
 
@@ -120,6 +122,7 @@ LIMIT_RANGES: Final[dict[str, tuple[int, int]]] = {
     "max_items": (0, 1_000_000),
     "max_string_length": (1, 100_000_000),
     "max_total_items": (1, 10_000_000),
+    "max_object_depth": (0, 100),
 }
 
 
@@ -138,6 +141,7 @@ class CaptureLimits:
     max_items: int = 200
     max_string_length: int = 10_000
     max_total_items: int = 10_000
+    max_object_depth: int = 1
 
     def __post_init__(self) -> None:
         for name, (low, high) in LIMIT_RANGES.items():
@@ -157,8 +161,9 @@ class CaptureLimits:
 
 #: Per-value traversal state, one per top-level value (never shared between threads):
 #: ``walk[0]`` is the number of items the value may still show (``max_total_items``),
-#: ``walk[1]`` the filter scope whose rules apply to Struct fields (or None), the rest are
-#: the ``id()`` of the containers and objects on the current path (cycle check). A plain
+#: ``walk[1]`` the filter scope whose rules apply to Struct fields (or None), ``walk[2]`` how
+#: many objects (Structs) enclose the current position, the rest are the ``id()`` of the
+#: containers and objects on the current path (cycle check). A plain
 #: list because it is created for every container value and searched with ``in`` (ids are
 #: addresses, far above any budget, and a scope compares by identity only).
 Walk = list[Any]
@@ -189,6 +194,7 @@ class ValueEncoder:
         self._max_items = limits.max_items
         self._max_chars = limits.max_string_length
         self._max_total = limits.max_total_items
+        self._max_object_depth = limits.max_object_depth
         self.counters: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
         self._type_ids: dict[str, int] = {}
         self._registry_error: BaseException | None = None
@@ -213,6 +219,7 @@ class ValueEncoder:
         # Encodings of unchanged containers (see encoder_memo), and a count of the markers
         # written, so that no entry is made from an encoding a limit has cut.
         self._memo = ContainerMemo(limits.max_items)
+        self._struct_memo = StructMemo()
         self._marks = 0
         # Bound once: the caches are emptied with clear(), never replaced.
         self._ints_get = self._ints.get
@@ -244,6 +251,7 @@ class ValueEncoder:
             _render.METHOD: self._method,
         }
         self._by_shape[_render.TUPLE] = self._tuple_subclass
+        self._object_handler = self._by_shape[_render.DEFAULT]
 
     # ------------------------------------------------------------------ public API
 
@@ -297,7 +305,7 @@ class ValueEncoder:
         t = type(value)
         if t is int or t is str or t is float or t is bool or value is None or scope is None:
             return self.encode(value)
-        return self.encode(value, 0, [self._max_total, scope])
+        return self.encode(value, 0, [self._max_total, scope, 0])
 
     def redacted(self) -> Piece:
         """``Error{msg:"<redacted>"}`` of type (16, "Redacted"): a value a filter hid."""
@@ -319,6 +327,7 @@ class ValueEncoder:
         self._floats.clear()
         self._reprs.clear()
         self._memo.clear()
+        self._struct_memo.clear()
 
     def string(self, text: str) -> Piece:
         """A ``String`` record (capped like any string), e.g. ``"<exit>"``."""
@@ -533,7 +542,7 @@ class ValueEncoder:
             return self._depth_cut(what, n)
         key = id(v)
         if walk is None:
-            walk = [self._max_total, None, key]
+            walk = [self._max_total, None, 0, key]
         elif key in walk:
             return self._cycle(what)
         else:
@@ -638,7 +647,7 @@ class ValueEncoder:
             return self._depth_cut("dict", n)
         key = id(v)
         if walk is None:
-            walk = [self._max_total, None, key]
+            walk = [self._max_total, None, 0, key]
         elif key in walk:
             return self._cycle("dict")
         else:
@@ -823,7 +832,7 @@ class ValueEncoder:
             return self._depth_cut(lang_type, n)
         key = id(v)
         if walk is None:
-            walk = [self._max_total, None, key]
+            walk = [self._max_total, None, 0, key]
         elif key in walk:
             return self._cycle(lang_type)
         else:
@@ -874,45 +883,95 @@ class ValueEncoder:
         Caps and cycles apply as to containers; a field whose name a redaction rule of the
         current scope matches (domain ``attr``) is redacted or dropped like a variable.
         """
-        name = _render.type_qualname(t)
         n = len(fields)
         if depth >= self._max_depth:
-            return self._depth_cut(name, n)
+            return self._depth_cut(_render.type_qualname(t), n)
         key = id(v)
         if walk is None:
-            walk = [self._max_total, None, key]
+            walk = [self._max_total, None, 0, key]
         elif key in walk:
-            return self._cycle(name)
+            return self._cycle(_render.type_qualname(t))
+        elif walk[2] >= self._max_object_depth:
+            # An object inside max_object_depth objects: shown by reference (type and
+            # address, no program code), so linked objects do not pull their whole graph
+            # into every step.
+            self.counters["objects_by_reference"] += 1
+            return self._default_repr(v, depth, walk)
         else:
             walk.append(key)
+        level: int = walk[2]
+        scope: FieldPolicy | None = walk[1]
+        memo = self._struct_memo if self._scrub is None else None
+        if memo is not None:
+            hit = memo.lookup(key, t, level, scope, fields)
+            if hit is not None:
+                walk.pop()
+                walk[0] -= n
+                return hit
+        marks = self._marks
         names: list[str] = []
         texts: list[Piece] = []
+        # per field: the atom, or a reference check; None once the record cannot be memoised
+        checks: list[Any] | None = [] if memo is not None else None
+        walk[2] = level + 1
+        by_reference = level + 1 >= self._max_object_depth and depth + 1 < self._max_depth
         try:
             limit = self._limit(walk)
             shown = fields[:limit]
             walk[0] -= len(shown)
-            scope: FieldPolicy | None = walk[1]
+            encode = self.encode
+            ints = self._ints_get
+            strs = self._strs_get
             for field, value in shown:
-                action = "allow" if scope is None else scope.value_action("attr", field)
-                if action == "drop":
-                    continue
+                if scope is not None:
+                    action = scope.value_action("attr", field)
+                    if action != "allow":
+                        checks = None
+                        if action == "drop":
+                            continue
+                        names.append(field)
+                        self.counters["fields_redacted"] += 1
+                        texts.append(self.redacted())
+                        continue
                 names.append(field)
-                if action == "redact":
-                    self.counters["fields_redacted"] += 1
-                    texts.append(self.redacted())
-                else:
-                    texts.append(self.encode(value, depth + 1, walk))
+                kind = type(value)
+                texts.append(
+                    (ints(value) if kind is int else strs(value) if kind is str else None)
+                    or encode(value, depth + 1, walk)
+                )
+                if checks is not None:
+                    if _is_memo_atom(value):
+                        checks.append(value)
+                    elif by_reference and self._shown_by_reference(value, kind, walk):
+                        checks.append(memo_reference(value))
+                    else:
+                        checks = None
         finally:
+            walk[2] = level
             walk.pop()
         if len(shown) < n:
             self.counters["items_capped"] += 1
             names.append("…")
             texts.append(self._error(f"<truncated: {n} fields>"))
         self.counters["structs"] += 1
-        type_id = self._struct_type(t, name, tuple(names))
-        return self._g.struct(self._g.join(texts), len(texts), type_id)
+        type_id = self._struct_type(t, tuple(names))
+        record = self._g.struct(self._g.join(texts), len(texts), type_id)
+        if checks is not None and memo is not None and len(shown) == n and self._marks == marks:
+            memo.store(key, t, level, scope, tuple(names), tuple(checks), record)
+        return record
 
-    def _struct_type(self, t: type, name: str, names: tuple[str, ...]) -> int:
+    def _shown_by_reference(self, value: object, kind: type, walk: Walk) -> bool:
+        """True when ``value`` (a field one object level below the limit) was encoded as a
+        reference: an instance the default handler shows, not on the current path."""
+        entry = self._handlers.get(id(kind))
+        return (
+            entry is not None
+            and entry[0] is kind
+            and entry[1] is self._object_handler
+            and id(value) not in walk
+        )
+
+    def _struct_type(self, t: type, names: tuple[str, ...]) -> int:
         """The Struct type of one field layout of class ``t`` (registered on first use).
 
         Each distinct layout is its own type; the second and later layouts of a class are
@@ -923,6 +982,7 @@ class ValueEncoder:
         if entry is not None and entry[0] is t:
             return entry[1]
         any_id = self._type_id(KIND_ANY, "Any")
+        name = _render.type_qualname(t)
         seen = self._layouts.get(id(t))
         count = seen[1] + 1 if seen is not None and seen[0] is t else 1
         lang_type = name if count == 1 else f"{name}#{count}"
@@ -942,6 +1002,12 @@ class ValueEncoder:
 
 
 _type_dict = type.__dict__["__dict__"].__get__
+
+
+def _is_memo_atom(x: object) -> bool:
+    """An immutable value without a finalizer: a memo may keep it and compare by identity."""
+    t = type(x)
+    return t is int or t is str or t is float or t is bool or x is None
 
 
 def _is_text_atom(x: object) -> bool:

@@ -31,8 +31,42 @@ _base_args = BaseException.__dict__["args"].__get__
 Fields = list[tuple[str, Any]]
 
 
-def instance_dict(value: object, cls: type) -> dict[str, Any] | None:
-    """The instance's own ``__dict__``, or None when it has none or it is not the built-in one."""
+class ClassPlan:
+    """How instances of one class store their fields, worked out once per class.
+
+    Holds the interpreter's own descriptors (never a program's): the ``__dict__`` getter,
+    the declared dataclass order and the slot member descriptors. Calling a descriptor
+    held here runs no program code even if the class is changed later.
+    """
+
+    __slots__ = ("cls", "dict_getter", "order", "slots")
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.dict_getter = _dict_getter(cls)
+        self.order = _dataclass_order(cls)
+        self.slots = _slot_descriptors(cls)
+
+
+_PLANS: dict[int, ClassPlan] = {}
+_PLAN_ENTRIES: Final = 4096
+
+
+def plan_for(cls: type) -> ClassPlan:
+    """The (cached) :class:`ClassPlan` of ``cls`` (keyed by identity: hashing a class could
+    run its metaclass's ``__hash__``)."""
+    plan = _PLANS.get(id(cls))
+    if plan is not None and plan.cls is cls:
+        return plan
+    plan = ClassPlan(cls)
+    if len(_PLANS) >= _PLAN_ENTRIES:
+        _PLANS.clear()
+    _PLANS[id(cls)] = plan
+    return plan
+
+
+def _dict_getter(cls: type) -> Any:
+    """The interpreter's ``__dict__`` descriptor of ``cls``'s instances, or None."""
     for klass in _type_mro(cls):
         entry = _type_dict(klass).get("__dict__")
         if entry is None:
@@ -41,30 +75,49 @@ def instance_dict(value: object, cls: type) -> dict[str, Any] | None:
             # a property (or anything else) named __dict__: never called. A member
             # descriptor is C data (types.SimpleNamespace); on another class it refuses.
             return None
-        try:
-            namespace = entry.__get__(value, cls)
-        except Exception:
-            return None
-        return namespace if issubclass(type(namespace), dict) else None
+        return entry
     return None
+
+
+def instance_dict(value: object, cls: type) -> dict[str, Any] | None:
+    """The instance's own ``__dict__``, or None when it has none or it is not the built-in one."""
+    getter = plan_for(cls).dict_getter
+    if getter is None:
+        return None
+    try:
+        namespace = getter.__get__(value, cls)
+    except Exception:
+        return None
+    return namespace if issubclass(type(namespace), dict) else None
 
 
 def instance_fields(value: object, cls: type) -> Fields:
     """``(name, value)`` of every field stored in the instance: declared fields first (in
     dataclass order), then the rest of its ``__dict__``, then its ``__slots__``."""
-    namespace = instance_dict(value, cls)
-    items: list[tuple[Any, Any]] = list(dict.items(namespace)) if namespace is not None else []
-    fields: Fields = []
-    order = _dataclass_order(cls)
-    if order and items:
-        stored = {name: item for name, item in items if type(name) is str}
-        for name in order:
-            if name in stored:
-                fields.append((name, stored.pop(name)))
+    plan = plan_for(cls)
+    fields: Fields
+    namespace = None
+    getter = plan.dict_getter
+    if getter is not None:
+        try:
+            namespace = getter.__get__(value, cls)
+        except Exception:
+            namespace = None
+        if namespace is not None and not issubclass(type(namespace), dict):
+            namespace = None
+    if namespace is None:
+        fields = []
+    elif plan.order:
+        stored = {name: item for name, item in dict.items(namespace) if type(name) is str}
+        fields = [(name, stored.pop(name)) for name in plan.order if name in stored]
         fields.extend(stored.items())
     else:
-        fields.extend((name, item) for name, item in items if type(name) is str)
-    fields.extend(_slot_values(value, cls))
+        fields = [(name, item) for name, item in dict.items(namespace) if type(name) is str]
+    for name, descriptor in plan.slots:
+        try:
+            fields.append((name, descriptor.__get__(value, cls)))
+        except AttributeError:
+            continue  # a slot never assigned
     return fields
 
 
@@ -90,20 +143,21 @@ def namedtuple_fields(cls: type) -> tuple[str, ...] | None:
     return None
 
 
-def _dataclass_order(cls: type) -> list[str]:
+def _dataclass_order(cls: type) -> tuple[str, ...]:
     """Declared field names of a dataclass (from the class's stored dict), else []."""
     for klass in _type_mro(cls):
         declared = _type_dict(klass).get("__dataclass_fields__")
         if declared is not None:
             if type(declared) is dict:
-                return [name for name in dict.keys(declared) if type(name) is str]
-            return []
-    return []
+                return tuple(name for name in dict.keys(declared) if type(name) is str)
+            return ()
+    return ()
 
 
-def _slot_values(value: object, cls: type) -> Fields:
-    """Values of the slots declared along the MRO (unset slots are left out)."""
-    found: Fields = []
+def _slot_descriptors(cls: type) -> tuple[tuple[str, Any], ...]:
+    """``(name, member descriptor)`` of the slots declared along the MRO (a name whose
+    class attribute is no longer the interpreter's member descriptor is left out)."""
+    found: list[tuple[str, Any]] = []
     seen: set[str] = set()
     for klass in _type_mro(cls):
         namespace = _type_dict(klass)
@@ -115,15 +169,10 @@ def _slot_values(value: object, cls: type) -> Fields:
             if type(name) is not str or name in ("__dict__", "__weakref__") or name in seen:
                 continue
             seen.add(name)
-            stored = _mangle(name, klass)
-            descriptor = namespace.get(stored)
-            if type(descriptor) is not _MEMBER:
-                continue
-            try:
-                found.append((name, descriptor.__get__(value, cls)))
-            except AttributeError:
-                continue  # a slot never assigned
-    return found
+            descriptor = namespace.get(_mangle(name, klass))
+            if type(descriptor) is _MEMBER:
+                found.append((name, descriptor))
+    return tuple(found)
 
 
 def _mangle(name: str, klass: type) -> str:

@@ -221,3 +221,75 @@ class ContainerMemo:
         if len(entries) >= self._capacity:
             entries.clear()
         entries[key] = _SKIPS
+
+
+class StructMemo:
+    """id(object) -> the record of an object whose shown fields were all atoms or objects
+    shown by reference, validated by identity like :class:`ContainerMemo`.
+
+    An entry keeps the object's class, the object level and filter scope it was encoded at,
+    its field names, and per field either the atom itself (immutable: keeping it alive is
+    invisible to the program) or, for an object shown by reference, that object's ``id``
+    and class (never the object: its reference text depends on nothing else). A lookup
+    re-reads the fields and compares names with ``str`` equality and values by identity,
+    so no program code runs and a hit is exact.
+    """
+
+    __slots__ = ("_capacity", "_entries")
+
+    def __init__(self, entries: int = 16_384) -> None:
+        self._entries: dict[int, tuple[Any, ...]] = {}
+        self._capacity = entries
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def lookup(
+        self, key: int, cls: type, level: int, scope: object, fields: Sequence[tuple[str, Any]]
+    ) -> Any:
+        """The stored record if object ``key`` still holds exactly the same fields, else None."""
+        entry = self._entries.get(key)
+        if entry is None or entry[0] is not cls or entry[1] != level or entry[2] is not scope:
+            return None
+        names, checks = entry[3], entry[4]
+        if len(fields) != len(names):
+            return None
+        for (name, value), stored_name, check in zip(fields, names, checks, strict=True):
+            if name != stored_name:
+                return None
+            if type(check) is _Ref:
+                if id(value) != check.ident or type(value) is not check.cls:
+                    return None
+            elif value is not check:
+                return None
+        return entry[5]
+
+    def store(
+        self,
+        key: int,
+        cls: type,
+        level: int,
+        scope: object,
+        names: tuple[str, ...],
+        checks: tuple[Any, ...],
+        record: Any,
+    ) -> None:
+        entries = self._entries
+        if len(entries) >= self._capacity:
+            entries.clear()
+        entries[key] = (cls, level, scope, names, checks, record)
+
+
+class _Ref:
+    """A field holding an object shown by reference: its id and class, not the object."""
+
+    __slots__ = ("cls", "ident")
+
+    def __init__(self, ident: int, cls: type) -> None:
+        self.ident = ident
+        self.cls = cls
+
+
+def reference(value: object) -> _Ref:
+    """The memo's check for a field shown by reference."""
+    return _Ref(id(value), type(value))

@@ -243,7 +243,7 @@ class Policy:
         help="value capture: characters per string",
     )
     max_object_depth: int = setting(
-        2,
+        1,
         parse_positive_int,
         env="CODETRACER_MAX_OBJECT_DEPTH",
         flag="--max-object-depth",
