@@ -351,7 +351,8 @@ def test_memoised_containers_are_not_kept_alive(h: Harness) -> None:
     assert (sys.getrefcount(inner), sys.getrefcount(outer)) == before
 
 
-def test_containers_holding_mutable_values_are_encoded_afresh(h: Harness) -> None:
+def test_containers_holding_mutable_values_are_encoded_afresh() -> None:
+    h = Harness(CaptureLimits(max_object_depth=2))
     inner = [0]
     point = Point(1, 2)
     values: list[Any] = [1, 2, 3, 4, 5, 6, 7, 8, inner, point]

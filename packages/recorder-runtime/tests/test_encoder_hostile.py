@@ -67,7 +67,7 @@ def test_objects_with_raising_renderings_are_shown_inside_their_container() -> N
 
         __repr__ = _touched
 
-    record = Harness().record([1, Bad(), "x"])
+    record = Harness(CaptureLimits(max_object_depth=2)).record([1, Bad(), "x"])
     assert kinds(record) == ["Int", "Struct", "String"]
 
 
@@ -306,7 +306,7 @@ def test_million_list_shows_max_items_and_the_true_length() -> None:
 
 def test_million_list_of_objects_shows_only_max_items_structs() -> None:
     Counted.renders = 0
-    record = Harness().record([Counted()] * 1_000_000)
+    record = Harness(CaptureLimits(max_object_depth=2)).record([Counted()] * 1_000_000)
     assert kinds(record) == ["Struct"] * 200 + ["Error"]
     assert Counted.renders == 0
 
@@ -323,7 +323,8 @@ def test_million_dict_and_tuple_and_set_are_capped() -> None:
 
 def test_big_set_of_objects_is_a_capped_sequence_of_structs() -> None:
     Counted.renders = 0
-    record = Harness(CaptureLimits(max_items=5)).record({Counted() for _ in range(1000)})
+    limits = CaptureLimits(max_items=5, max_object_depth=2)
+    record = Harness(limits).record({Counted() for _ in range(1000)})
     assert record["type"] == (1, "Set")
     assert kinds(record) == ["Struct"] * 5 + ["Error"]
     assert record["elements"][-1]["msg"] == "<truncated: 1000 items>"

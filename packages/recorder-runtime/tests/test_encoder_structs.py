@@ -237,7 +237,7 @@ def test_a_shared_object_is_shown_in_full_at_each_place() -> None:
             self.v = 1
 
     leaf = Leaf()
-    record = recorded([leaf, leaf])
+    record = recorded([leaf, leaf], CaptureLimits(max_object_depth=2))
     assert [e["fields"] for e in record["elements"]] == [{"v": i(1)}, {"v": i(1)}]
 
 
@@ -383,7 +383,7 @@ def test_a_set_holding_objects_is_a_sequence_of_their_structs() -> None:
         __eq__ = _touched
         __repr__ = _touched
 
-    record = recorded({Tag()})
+    record = recorded({Tag()}, CaptureLimits(max_object_depth=2))
     assert record["type"] == (1, "Set")
     assert record["elements"] == [struct("Tag", name=s("t"))]
 
@@ -421,3 +421,13 @@ def test_an_unchanged_object_is_recorded_identically_and_a_changed_one_afresh() 
     assert harness.encoder.encode(point) == first  # the memoised record
     point.x = 2
     assert harness.record(point)["fields"]["x"]["i"] == 2
+
+
+def test_objects_in_a_list_are_shown_by_reference_at_the_default_object_depth() -> None:
+    class Item:
+        def __init__(self) -> None:
+            self.n = 1
+
+    record = recorded([Item()])
+    assert record["elements"][0]["kind"] == "Raw"
+    assert ".Item object at 0x" in record["elements"][0]["r"]

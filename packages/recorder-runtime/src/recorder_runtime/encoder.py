@@ -91,7 +91,7 @@ COUNTER_NAMES: Final = (
     "cycles",  # a container met again on its own path
     "structs",  # objects recorded as a Struct of their fields
     "fields_redacted",  # Struct fields hidden by a redaction rule (by field name)
-    "objects_by_reference",  # objects nested beyond max_object_depth, shown by reference
+    "objects_by_reference",  # objects nested max_object_depth deep, shown by reference
     "encode_failed",  # an unexpected failure inside the encoder (a bug): Error marker
 )
 
@@ -161,9 +161,8 @@ class CaptureLimits:
 
 #: Per-value traversal state, one per top-level value (never shared between threads):
 #: ``walk[0]`` is the number of items the value may still show (``max_total_items``),
-#: ``walk[1]`` the filter scope whose rules apply to Struct fields (or None), ``walk[2]`` how
-#: many objects (Structs) enclose the current position, the rest are the ``id()`` of the
-#: containers and objects on the current path (cycle check). A plain
+#: ``walk[1]`` the filter scope whose rules apply to Struct fields (or None), the rest are
+#: the ``id()`` of the containers and objects on the current path (cycle check). A plain
 #: list because it is created for every container value and searched with ``in`` (ids are
 #: addresses, far above any budget, and a scope compares by identity only).
 Walk = list[Any]
@@ -305,7 +304,7 @@ class ValueEncoder:
         t = type(value)
         if t is int or t is str or t is float or t is bool or value is None or scope is None:
             return self.encode(value)
-        return self.encode(value, 0, [self._max_total, scope, 0])
+        return self.encode(value, 0, [self._max_total, scope])
 
     def redacted(self) -> Piece:
         """``Error{msg:"<redacted>"}`` of type (16, "Redacted"): a value a filter hid."""
@@ -542,7 +541,7 @@ class ValueEncoder:
             return self._depth_cut(what, n)
         key = id(v)
         if walk is None:
-            walk = [self._max_total, None, 0, key]
+            walk = [self._max_total, None, key]
         elif key in walk:
             return self._cycle(what)
         else:
@@ -647,7 +646,7 @@ class ValueEncoder:
             return self._depth_cut("dict", n)
         key = id(v)
         if walk is None:
-            walk = [self._max_total, None, 0, key]
+            walk = [self._max_total, None, key]
         elif key in walk:
             return self._cycle("dict")
         else:
@@ -832,7 +831,7 @@ class ValueEncoder:
             return self._depth_cut(lang_type, n)
         key = id(v)
         if walk is None:
-            walk = [self._max_total, None, 0, key]
+            walk = [self._max_total, None, key]
         elif key in walk:
             return self._cycle(lang_type)
         else:
@@ -888,22 +887,21 @@ class ValueEncoder:
             return self._depth_cut(_render.type_qualname(t), n)
         key = id(v)
         if walk is None:
-            walk = [self._max_total, None, 0, key]
+            walk = [self._max_total, None, key]
         elif key in walk:
             return self._cycle(_render.type_qualname(t))
-        elif walk[2] >= self._max_object_depth:
-            # An object inside max_object_depth objects: shown by reference (type and
-            # address, no program code), so linked objects do not pull their whole graph
-            # into every step.
+        elif depth >= self._max_object_depth:
+            # An object nested max_object_depth levels deep (in containers or objects):
+            # shown by reference (type and address, no program code), so linked objects
+            # and long lists of objects do not pull their whole graph into every step.
             self.counters["objects_by_reference"] += 1
             return self._default_repr(v, depth, walk)
         else:
             walk.append(key)
-        level: int = walk[2]
         scope: FieldPolicy | None = walk[1]
         memo = self._struct_memo if self._scrub is None else None
         if memo is not None:
-            hit = memo.lookup(key, t, level, scope, fields)
+            hit = memo.lookup(key, t, depth, scope, fields)
             if hit is not None:
                 walk.pop()
                 walk[0] -= n
@@ -913,8 +911,7 @@ class ValueEncoder:
         texts: list[Piece] = []
         # per field: the atom, or a reference check; None once the record cannot be memoised
         checks: list[Any] | None = [] if memo is not None else None
-        walk[2] = level + 1
-        by_reference = level + 1 >= self._max_object_depth and depth + 1 < self._max_depth
+        by_reference = depth + 1 >= self._max_object_depth and depth + 1 < self._max_depth
         try:
             limit = self._limit(walk)
             shown = fields[:limit]
@@ -947,7 +944,6 @@ class ValueEncoder:
                     else:
                         checks = None
         finally:
-            walk[2] = level
             walk.pop()
         if len(shown) < n:
             self.counters["items_capped"] += 1
@@ -957,7 +953,7 @@ class ValueEncoder:
         type_id = self._struct_type(t, tuple(names))
         record = self._g.struct(self._g.join(texts), len(texts), type_id)
         if checks is not None and memo is not None and len(shown) == n and self._marks == marks:
-            memo.store(key, t, level, scope, tuple(names), tuple(checks), record)
+            memo.store(key, t, depth, scope, tuple(names), tuple(checks), record)
         return record
 
     def _shown_by_reference(self, value: object, kind: type, walk: Walk) -> bool:

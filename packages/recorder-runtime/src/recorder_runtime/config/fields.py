@@ -249,8 +249,8 @@ class Policy:
         flag="--max-object-depth",
         metavar="N",
         values="positive integer",
-        help="value capture: objects nested in this many objects are shown by reference "
-        "(type and address) instead of their fields",
+        help="value capture: objects nested this deep in a value (inside containers or "
+        "objects) are shown by reference (type and address) instead of their fields",
     )
     trace_filter: tuple[str, ...] = setting(
         (),
