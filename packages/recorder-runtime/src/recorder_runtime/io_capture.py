@@ -36,6 +36,7 @@ from typing import Any, Final
 from recorder_errors import ErrorCode, enverr, usage
 from recorder_ffi import is_inside
 
+from . import io_forwarder
 from .logs import get_logger
 
 __all__ = [
@@ -432,70 +433,6 @@ class _BufferProxy(_Proxy):
 
 # ---------------------------------------------------------------------- fd mirroring
 
-#: The forwarding process of ``proxies+fd`` mode (see :class:`_FdMirror`). argv: the back
-#: channel fd, then (source fd, terminal fd, tag) triples. It detaches itself (double fork,
-#: own session, terminal signals ignored) so that it is never the program's child, never
-#: killed by the program's Ctrl-C, and outlives the program until every writer is gone.
-_HELPER: Final = r"""
-import os, select, signal, sys
-
-def write_all(fd, data):
-    while data:
-        try:
-            data = data[os.write(fd, data):]
-        except BlockingIOError:
-            select.select([], [fd], [])
-        except OSError:
-            return False
-    return True
-
-def send(back, kind, payload, length):
-    frame = bytes([kind]) + length.to_bytes(4, "big") + payload
-    try:
-        os.write(back, frame)
-        return True
-    except BlockingIOError:
-        return False
-
-def main(argv):
-    back = int(argv[1])
-    triples = [tuple(map(int, argv[i:i + 3])) for i in range(2, len(argv), 3)]
-    if os.fork() > 0:
-        os._exit(0)
-    for name in ("SIGINT", "SIGHUP", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGPIPE"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
-    os.set_blocking(back, False)
-    sources = {src: (dst, tag) for src, dst, tag in triples}
-    gaps = {}
-    while sources:
-        ready = select.select(list(sources), [], [])[0]
-        for src in ready:
-            dst, tag = sources[src]
-            try:
-                data = os.read(src, 4000)
-            except OSError:
-                data = b""
-            if not data or not write_all(dst, data):
-                # EOF, or the terminal is gone: closing our end gives the program the EPIPE
-                # it would have had without us.
-                del sources[src]
-                os.close(src)
-                continue
-            if back < 0:
-                continue
-            try:
-                if gaps.get(tag) and send(back, tag + 2, b"", gaps[tag]):
-                    gaps[tag] = 0
-                if gaps.get(tag) or not send(back, tag, data, len(data)):
-                    gaps[tag] = gaps.get(tag, 0) + len(data)
-            except OSError:
-                back = -1
-    os._exit(0)
-
-main(sys.argv)
-"""
-
 #: How long :meth:`_FdMirror.stop` waits for the forwarder to finish (it only has to wait
 #: when a child process still holds fd 1/2 open).
 STOP_TIMEOUT: Final = 5.0
@@ -836,7 +773,7 @@ def _spawn_forwarder(channels: list[_Channel]) -> int:
         fds += [channel.reader, terminal]
     try:
         process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _HELPER, *args],
+            [sys.executable, "-I", "-S", io_forwarder.__file__, *args],
             pass_fds=fds,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
