@@ -92,3 +92,32 @@ def test_each_step_writes_one_value_per_visible_variable(
     for step in inside:
         assert len(step) == len(set(step)), step  # no variable written twice in one step
         assert "__builtins__" not in step
+
+
+def test_native_path_encodes_in_python_only_values_not_seen_before(tmp_path: Path) -> None:
+    """With the C accelerator, the atoms a LINE event shows come from the encoder's caches:
+    Python encodes an int/str/float for a step only on its cache miss."""
+    pytest.importorskip("recorder_speedups._speedups")
+    session = recorder_runtime.start(str(tmp_path / "trace"), io_capture="off", native="on")
+    recorder = session.recorder
+    assert recorder is not None
+    encoder = recorder.encoder
+    seen: list[tuple[str, object]] = []
+    scoped = encoder.encode_scoped
+
+    def counting_scoped(scope: Any, value: object) -> Any:
+        seen.append((type(value).__name__, value))
+        return scoped(scope, value)
+
+    encoder.encode_scoped = counting_scoped  # type: ignore[method-assign]
+    try:
+        _loop(200)
+    finally:
+        recorder_runtime.stop(exit_code=0)
+    atoms = [item for item in seen if item[0] in ("int", "str", "float")]
+    assert recorder.steps > 400
+    assert atoms, "the loop's new values reach the Python encoder once"
+    # Repeats only on the Python paths: the argument, the return, each local's first sight.
+    repeats = len(atoms) - len(set(atoms))
+    assert repeats <= len(_loop.__code__.co_varnames) + 2, "atoms re-encoded, not cached"
+    assert len(seen) <= len(atoms) + 2 * len(globals())
