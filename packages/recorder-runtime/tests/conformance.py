@@ -32,6 +32,19 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+#: A ``sitecustomize`` that makes the GIL switch only when a thread blocks or ends: threads
+#: of a small example then run one after another, whatever the load of the machine.
+SERIAL_THREADS = "import sys\nsys.setswitchinterval(60.0)\n"
+
+
+def serial_threads_path(dest: Path) -> Path:
+    """A directory to put on ``PYTHONPATH`` so that example threads run one after another."""
+    site = dest / "serial-threads"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(SERIAL_THREADS, encoding="utf-8")
+    return site
+
+
 def copy_programs(dest: Path) -> Path:
     """Copy the example programs into ``dest/progs`` (scripts import their sibling module)."""
     progs = dest / "progs"
@@ -46,13 +59,17 @@ def record(
     *extra: str,
     module: str = "recorder_runtime",
     stdin: str = "alice\n",
+    pythonpath: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Record ``script`` (relative to ``workdir``) with ``python -m MODULE``."""
     cmd = [sys.executable, "-m", module, "--trace-dir", str(trace_dir), "--format", "json"]
+    env = clean_env()
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
     return subprocess.run(
         [*cmd, *extra, script],
         cwd=workdir,
-        env=clean_env(),
+        env=env,
         input=stdin,
         capture_output=True,
         text=True,
@@ -84,8 +101,11 @@ def trace_check(trace_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def trace_diff(a: Path, b: Path) -> dict[str, float]:
-    """Agreement per aspect (steps, calls, args, returns, variables, output), dunders ignored."""
+def trace_diff(a: Path, b: Path, masks: tuple[str, ...] = ()) -> dict[str, float]:
+    """Agreement per aspect (steps, calls, args, returns, variables, output), dunders ignored.
+
+    ``masks`` are regexes of run-dependent text in object renderings (``--mask``).
+    """
     proc = subprocess.run(
         [
             sys.executable,
@@ -96,6 +116,7 @@ def trace_diff(a: Path, b: Path) -> dict[str, float]:
             # ABI tag (math.cpython-312-x86_64-linux-gnu.so), which differs on 3.13.
             "--mask",
             r"cpython-3\d+",
+            *(arg for mask in masks for arg in ("--mask", mask)),
             str(a),
             str(b),
         ],

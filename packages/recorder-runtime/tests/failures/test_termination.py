@@ -107,6 +107,16 @@ def test_exit_status_is_not_propagated_without_the_flag(tmp_path: Path, backend:
     assert (state.metadata or {}).get("process_exit_status", {}).get("code") == 3
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default action.
+
+    A suite started in the background (``nox -s tests &``) inherits SIGINT ignored, and a
+    Python started with SIGINT ignored installs no KeyboardInterrupt handler: the timer's
+    SIGINT would then be ignored and the program would run its whole loop.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_timer_sigint_reaches_the_program(tmp_path: Path, backend: str) -> None:
@@ -121,6 +131,7 @@ def test_timer_sigint_reaches_the_program(tmp_path: Path, backend: str) -> None:
             tmp_path=tmp_path / str(trial),
             backend=backend,
             untraced=False,
+            preexec_fn=_default_sigint,
         )
         assert pair.traced.rc == 0, pair.describe()
         assert pair.traced.stdout == b"interrupted\n", pair.describe()
