@@ -22,7 +22,7 @@ import nox
 nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "uv"
 nox.options.download_python = "never"
-nox.options.sessions = ["tests", "mypy", "lint", "audit"]
+nox.options.sessions = ["tests", "tests-python-path", "mypy", "lint", "audit"]
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 ROOT = Path(__file__).parent
@@ -33,7 +33,12 @@ PACKAGES = {
     "recorder-ffi": "recorder_ffi",
     "recorder-runtime": "recorder_runtime",
     "pure-recorder": "pure_recorder",
+    "recorder-speedups": "recorder_speedups",
 }
+
+#: The pure-Python packages (one wheel for every Python); recorder-speedups' wheel is built per
+#: interpreter (a C extension), so the wheelhouse holds it for the building Python only.
+PURE_PACKAGES = [name for name in PACKAGES if name != "recorder-speedups"]
 
 
 def sync_workspace(session: nox.Session) -> None:
@@ -66,6 +71,22 @@ def tests(session: nox.Session, package: str) -> None:
             "--cov-fail-under=100",
         ]
     session.run(*args, *session.posargs)
+
+
+@nox.session(python="3.12", name="tests-python-path")
+@nox.parametrize("package", ["recorder-runtime", "pure-recorder"])
+def tests_python_path(session: nox.Session, package: str) -> None:
+    """The recorder's suites on the pure-Python hot path (CODETRACER_NATIVE=off).
+
+    ``tests`` installs the C accelerator (recorder-speedups) and so runs every suite on the
+    native path (policy ``native = auto``); the Python path, the reference, is covered on
+    every Python by the native differential test and here, in full, on 3.12 only (CI time;
+    docs/adr/0014-native-accelerator.md).
+    """
+    sync_workspace(session)
+    session.run(
+        "pytest", f"packages/{package}/tests", *session.posargs, env={"CODETRACER_NATIVE": "off"}
+    )
 
 
 @nox.session(python=PYTHONS)
@@ -123,7 +144,7 @@ def wheels(session: nox.Session) -> None:
         session.run(
             "uv", "run", "--no-project", f"--python={python}", "--with=pip", "--",
             "python", "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-            "--dest", str(WHEELHOUSE), "--find-links", str(WHEELHOUSE), *PACKAGES,
+            "--dest", str(WHEELHOUSE), "--find-links", str(WHEELHOUSE), *PURE_PACKAGES,
             external=True,
         )  # fmt: skip
     session.log(f"wheelhouse: {WHEELHOUSE}")

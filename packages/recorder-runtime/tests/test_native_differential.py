@@ -241,7 +241,7 @@ CLI = (sys.executable, "-m", "recorder_runtime")
 
 def record_example(script: Path, out: Path, native: str, fmt: str) -> Path:
     env = {**os.environ, "CODETRACER_NATIVE": native, "PYTHONHASHSEED": "0"}
-    subprocess.run(
+    done = subprocess.run(
         [*CLI, "--trace-dir", str(out), "--format", fmt, "--quiet", script.name],
         cwd=script.parent,
         env=env,
@@ -249,6 +249,7 @@ def record_example(script: Path, out: Path, native: str, fmt: str) -> Path:
         timeout=120,
         check=False,
     )
+    assert (out / "trace_metadata.json").exists(), (script.name, native, done.stderr)
     return out
 
 
