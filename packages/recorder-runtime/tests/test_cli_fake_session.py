@@ -472,6 +472,25 @@ def test_recorder_looking_flags_after_the_script_belong_to_it(h: Harness) -> Non
     assert policy_of(h.sessions[0]).json_errors is False
 
 
+def test_a_double_dash_right_after_the_script_separates_and_is_removed(h: Harness) -> None:
+    """As in the reference (its --help documents ``SCRIPT -- ARGS``); later ones stay."""
+    h.script("a.py", "import sys\nprint(sys.argv[1:])\n")
+    run = h.run("a.py", "--", "--flag", "value", "--")
+    assert run.stdout == "['--flag', 'value', '--']\n"
+
+
+def test_a_double_dash_right_after_a_module_separates_and_is_removed(h: Harness) -> None:
+    h.script("tool_mod.py", "import sys\nprint(sys.argv[1:])\n")
+    run = h.run("-m", "tool_mod", "--", "--", "-x")
+    assert run.stdout == "['--', '-x']\n"
+
+
+def test_help_documents_the_double_dash_separator(h: Harness) -> None:
+    run = h.run("--help")
+    assert "SCRIPT [--] [ARGS...]" in run.stdout
+    assert "one `--` right after" in run.stdout
+
+
 def test_double_dash_ends_recorder_options(h: Harness) -> None:
     h.script("--weird.py", "import sys\nprint(sys.argv)\n")
     run = h.run("--", "--weird.py", "--help")
@@ -574,6 +593,9 @@ def test_trace_filter_flags_accumulate_in_order(h: Harness) -> None:
         (["-m", "pkg.mod", "-m", "z"], [], None, "pkg.mod", ["-m", "z"]),
         (["-mpkg", "a"], [], None, "pkg", ["a"]),
         (["--", "-s.py", "--"], [], "-s.py", None, ["--"]),
+        (["s.py", "--", "--x", "--"], [], "s.py", None, ["--x", "--"]),
+        (["s.py", "a", "--", "b"], [], "s.py", None, ["a", "--", "b"]),
+        (["-m", "pkg", "--"], [], None, "pkg", []),
         (["--bogus", "s.py"], ["--bogus"], "s.py", None, []),
         (["--trace-dir", "s.py"], ["--trace-dir", "s.py"], None, None, []),
     ],

@@ -129,10 +129,14 @@ def _build_parser(prog: str) -> tuple[_Parser, list[argparse.Action]]:
     """
     parser = _Parser(
         prog=prog,
-        usage=f"{prog} [options] SCRIPT [ARGS...] | {prog} [options] -m MODULE [ARGS...]",
+        usage=(
+            f"{prog} [options] SCRIPT [--] [ARGS...] | {prog} [options] -m MODULE [--] [ARGS...]"
+        ),
         description=(
             "Record a Python program into a CodeTracer trace. Everything after SCRIPT\n"
-            "(or -m MODULE) is passed to the program untouched."
+            "(or -m MODULE) is passed to the program untouched, except one `--` right after\n"
+            "SCRIPT or MODULE: it separates the program's arguments, as in the reference\n"
+            "recorder, and is removed (`prog.py -- --flag` gives the program ['--flag'])."
         ),
         epilog=POLICY_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -191,7 +195,7 @@ def _split_argv(argv: Sequence[str], actions: Sequence[argparse.Action]) -> _Com
         if token == "--":
             if index + 1 < len(argv):
                 result.script = argv[index + 1]
-                result.args = list(argv[index + 2 :])
+                result.args = list(argv[index + 2 :])  # after `--` SCRIPT: all as typed
             return result
         if token == "-m" or (token.startswith("-m") and not token.startswith("--")):
             name = token[2:] or (argv[index + 1] if index + 1 < len(argv) else None)
@@ -199,7 +203,7 @@ def _split_argv(argv: Sequence[str], actions: Sequence[argparse.Action]) -> _Com
                 result.options.append(token)  # argparse reports the missing value
                 return result
             result.module = name
-            result.args = list(argv[index + (1 if token[2:] else 2) :])
+            result.args = _program_args(argv[index + (1 if token[2:] else 2) :])
             return result
         if token.startswith("-") and token != "-":
             result.options.append(token)
@@ -210,9 +214,21 @@ def _split_argv(argv: Sequence[str], actions: Sequence[argparse.Action]) -> _Com
             index += 1
             continue
         result.script = token
-        result.args = list(argv[index + 1 :])
+        result.args = _program_args(argv[index + 1 :])
         return result
     return result
+
+
+def _program_args(args: Sequence[str]) -> list[str]:
+    """The program's arguments: one ``--`` right after the script or module is a separator.
+
+    The reference recorder documents ``SCRIPT -- ARGS`` and tools drive it that way, so that
+    ``--`` is dropped; every other argument (a second ``--`` too) reaches the program as typed.
+    After ``-- SCRIPT`` (the separator already used) nothing is dropped, as in the reference.
+    """
+    if args and args[0] == "--":
+        return list(args[1:])
+    return list(args)
 
 
 def _json_errors_requested(options: Sequence[str], environ: Mapping[str, str]) -> bool:
