@@ -20,7 +20,7 @@ from types import FrameType, TracebackType
 from typing import Any, TypeVar
 
 import recorder_ffi
-from recorder_errors import ErrorCode, usage
+from recorder_errors import ErrorCode, RecorderError, from_exception, usage
 from recorder_ffi import guard_entry_point
 
 from .policy import resolve_policy
@@ -61,6 +61,21 @@ def _start(
     caller: FrameType | None,
 ) -> TraceSession:
     """``start()`` proper; ``caller`` is the frame whose remaining lines are recorded too."""
+    try:
+        return _start_locked(trace_dir, format, activation_path, dict(policy), caller)
+    except Exception as exc:
+        _json_error_line(exc, _wants_json_errors(policy), None)
+        raise
+
+
+def _start_locked(
+    trace_dir: str,
+    format: str,
+    activation_path: str | None,
+    policy: dict[str, Any],
+    caller: FrameType | None,
+) -> TraceSession:
+    """Create and start the one session of the process (``policy`` is consumed)."""
     global _current
     with _lock:
         if _current is not None and _current.is_recording:
@@ -102,9 +117,39 @@ def stop(*, exit_code: int | None = None) -> FinishReport:
     report = session.finish(
         exit_code=exit_code, exit_label=None if exit_code is not None else "<exit>"
     )
-    if report.error is not None and report.fatal:
-        raise report.error
+    if report.error is not None:
+        _json_error_line(report.error, session.policy.json_errors, session)
+        if report.fatal:
+            raise report.error
     return report
+
+
+def _wants_json_errors(policy: dict[str, Any]) -> bool:
+    """``json_errors`` for a start() that may have failed before its policy was resolved."""
+    if "json_errors" in policy:
+        return policy["json_errors"] is True
+    try:
+        return resolve_policy({}).json_errors  # configure_policy, the environment
+    except Exception:  # the policy itself is broken: no JSON asked for that we can know of
+        return False
+
+
+def _json_error_line(exc: BaseException, wanted: bool, session: TraceSession | None) -> None:
+    """The policy's ``json_errors``: one JSON line on stderr per failure, as the CLI writes.
+
+    The API raises the error as well; the line is for tools that watch stderr (the
+    reference writes it for API sessions too).
+    """
+    if not wanted:
+        return
+    from .cli import _json_trailer  # the one trailer format; imported only when needed
+
+    error = exc if isinstance(exc, RecorderError) else from_exception(exc)
+    try:
+        sys.stderr.write(_json_trailer(error, session) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # no usable stderr: the raise still reports
+        pass
 
 
 @guard_entry_point
