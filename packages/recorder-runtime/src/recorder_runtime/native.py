@@ -29,14 +29,16 @@ NATIVE_MODES = ("auto", "on", "off")
 
 @dataclass(frozen=True)
 class NativeLine:
-    """The C LINE handlers bound to one recorder.
+    """The C event handlers bound to one recorder.
 
-    ``on_line`` replaces ``EventRecorder.on_line`` for both backends (same arguments);
+    ``on_line`` and ``on_return`` replace ``EventRecorder.on_line`` and ``on_return`` (also
+    ``on_yield``; ``on_unwind`` calls ``on_return``) for both backends, same arguments;
     ``line`` is the ``sys.monitoring`` LINE callback (``code, lineno``), registered instead of
     the monitoring backend's Python closure.
     """
 
     on_line: Callable[..., Any]
+    on_return: Callable[..., Any]
     line: Callable[..., Any]
 
 
@@ -76,7 +78,7 @@ def select_native(mode: str) -> type[Any] | None:
 
 
 def bind_native(cls: type[Any], recorder: _recorder.EventRecorder) -> NativeLine:
-    """Bind the accelerator to ``recorder`` and make its ``on_line`` the recorder's.
+    """Bind the accelerator to ``recorder`` and make its handlers the recorder's.
 
     The instance attribute shadows the method for every caller (the settrace backend looks
     ``on_line`` up on the recorder); the Python method stays reachable as the class's, and
@@ -85,7 +87,11 @@ def bind_native(cls: type[Any], recorder: _recorder.EventRecorder) -> NativeLine
     disable: object = None
     if sys.version_info >= (3, 12):
         disable = sys.monitoring.DISABLE
-    native = cls(recorder, _recorder.EventRecorder.on_line, _recorder._MISSING, disable)
-    bound = NativeLine(on_line=native.on_line, line=native.line)
-    setattr(recorder, "on_line", bound.on_line)  # noqa: B010 - an instance attribute on purpose
+    reference = _recorder.EventRecorder
+    native = cls(recorder, reference.on_line, _recorder._MISSING, disable, reference.on_return)
+    bound = NativeLine(on_line=native.on_line, on_return=native.on_return, line=native.line)
+    # Instance attributes on purpose (noqa B010: mypy refuses assigning to a method).
+    setattr(recorder, "on_line", bound.on_line)  # noqa: B010
+    setattr(recorder, "on_return", bound.on_return)  # noqa: B010
+    setattr(recorder, "on_yield", bound.on_return)  # noqa: B010
     return bound

@@ -44,7 +44,8 @@ static PyObject *S_active, *S_finished, *S_path_id, *S_pending, *S_last_path_id,
     *S_volatile, *S_shadowable, *S_f_locals, *S_f_globals, *S_get, *S_count, *S_redacted_m,
     *S_writer, *S_variable_id, *S_value, *S_global, *S_redact, *S_none_json, *S_true_json,
     *S_false_json, *S_infos, *S_extend, *S_g, *S_close, *S_io, *S_encoder, *S_custom_encode,
-    *S_ints, *S_strs, *S_floats;
+    *S_ints, *S_strs, *S_floats, *S_stacks, *S_return_prefix, *S_ret_action, *S_allow,
+    *S_activation_code, *S_finish_activation;
 
 /* Marker variable id of a redacted name (recorder.py: _REDACT). */
 #define REDACT_ID (-1)
@@ -68,6 +69,9 @@ typedef struct {
     PyObject *true_piece;
     PyObject *false_piece;
     PyObject *empty_dict; /* `{}`: what a step without locals checks shadowed globals in */
+    PyObject *py_on_return;  /* EventRecorder.on_return, the reference (unbound) */
+    PyObject *stacks;        /* recorder._stacks: thread ident -> list of code objects */
+    PyObject *return_prefix; /* grammar.return_prefix (Return = prefix + record + close) */
 } LineRecorder;
 
 /* ------------------------------------------------------------------ small helpers */
@@ -839,6 +843,86 @@ done:
     return result;
 }
 
+/* EventRecorder.on_return (also PY_YIELD and PY_UNWIND): the Return event of a frame whose
+ * start was recorded on this thread; io pending or a filtered return value go to Python. */
+static PyObject *
+on_return_impl(LineRecorder *self, PyObject *code, PyObject *value)
+{
+    PyObject *ident = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
+    if (ident == NULL) {
+        return NULL;
+    }
+    PyObject *stack = Py_XNewRef(PyDict_GetItemWithError(self->stacks, ident));
+    Py_DECREF(ident);
+    if (stack == NULL) {
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    }
+    PyObject *result = NULL, *info = NULL, *action = NULL, *encode = NULL, *parts = NULL;
+    if (!PyList_CheckExact(stack)) {
+        PyErr_SetString(PyExc_TypeError, "EventRecorder._stacks holds a non-list");
+        goto done;
+    }
+    Py_ssize_t depth = PyList_GET_SIZE(stack);
+    if (depth == 0 || PyList_GET_ITEM(stack, depth - 1) != code) {
+        result = Py_NewRef(Py_None); /* a frame whose start was never recorded */
+        goto done;
+    }
+    info = Py_XNewRef(PyDict_GetItemWithError(self->infos, code));
+    action = info ? PyObject_GetAttr(info, S_ret_action) : NULL;
+    if (action == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetObject(PyExc_KeyError, code);
+        }
+        goto done;
+    }
+    int pending = self->io == Py_None ? 0 : attr_true(self->io, S_pending);
+    int allow = PyUnicode_Check(action) ? PyUnicode_Compare(action, S_allow) == 0 : 0;
+    if (pending < 0 || PyErr_Occurred()) {
+        goto done;
+    }
+    if (pending || !allow) {
+        PyObject *args[3] = {self->recorder, code, value};
+        result = PyObject_Vectorcall(self->py_on_return, args, 3, NULL);
+        goto done;
+    }
+    encode = PyObject_GetAttr(info, S_encode);
+    parts = encode ? PyList_New(0) : NULL;
+    if (parts == NULL || append_value(self, parts, encode, self->return_prefix, value) < 0) {
+        goto done;
+    }
+    PyObject *r = PyObject_CallOneArg(self->extend, parts);
+    if (r == NULL) {
+        goto done;
+    }
+    Py_DECREF(r);
+    /* stack.pop(), only once the Return is buffered (see TraceWriter.extend) */
+    depth = PyList_GET_SIZE(stack);
+    if (depth > 0 && PyList_SetSlice(stack, depth - 1, depth, NULL) < 0) {
+        goto done;
+    }
+    PyObject *activation = PyObject_GetAttr(self->recorder, S_activation_code);
+    if (activation == NULL) {
+        goto done;
+    }
+    int finished = activation == code && PyList_GET_SIZE(stack) == 0;
+    Py_DECREF(activation);
+    if (finished) {
+        result = PyObject_CallMethodNoArgs(self->recorder, S_finish_activation);
+        if (result == NULL) {
+            goto done;
+        }
+        Py_DECREF(result);
+    }
+    result = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(parts);
+    Py_XDECREF(encode);
+    Py_XDECREF(action);
+    Py_XDECREF(info);
+    Py_DECREF(stack);
+    return result;
+}
+
 /* The frame running `code`: the innermost such frame on this thread's stack (the
  * callback's callers are the guard's wrapper and, under a failpoint, its firing wrapper). */
 static PyObject *
@@ -898,13 +982,36 @@ LineRecorder_line(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
     return r;
 }
 
+static PyObject *
+LineRecorder_on_return(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "on_return() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (self->py_on_return == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "LineRecorder used before __init__");
+        return NULL;
+    }
+    return on_return_impl(self, args[0], args[1]);
+}
+
 static int
 LineRecorder_init(LineRecorder *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"recorder", "on_line", "missing", "disable", NULL};
-    PyObject *recorder, *on_line, *missing, *disable = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|O:LineRecorder", kwlist, &recorder,
-                                     &on_line, &missing, &disable)) {
+    static char *kwlist[] = {"recorder", "on_line", "missing", "disable", "on_return", NULL};
+    PyObject *recorder, *on_line, *missing, *disable = Py_None, *on_return = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|OO:LineRecorder", kwlist, &recorder,
+                                     &on_line, &missing, &disable, &on_return)) {
+        return -1;
+    }
+    PyObject *stacks = PyObject_GetAttr(recorder, S_stacks);
+    if (stacks == NULL) {
+        return -1;
+    }
+    if (!PyDict_CheckExact(stacks)) {
+        Py_DECREF(stacks);
+        PyErr_SetString(PyExc_TypeError, "EventRecorder._stacks is not a dict");
         return -1;
     }
     PyObject *infos = PyObject_GetAttr(recorder, S_infos);
@@ -931,7 +1038,8 @@ LineRecorder_init(LineRecorder *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_TypeError, "EventRecorder._infos is not a dict");
         ok = 0;
     }
-    PyObject *empty = ok ? PyDict_New() : NULL;
+    PyObject *return_prefix = ok ? PyObject_GetAttr(grammar, S_return_prefix) : NULL;
+    PyObject *empty = return_prefix ? PyDict_New() : NULL;
     if (empty == NULL) {
         ok = 0;
     }
@@ -946,6 +1054,8 @@ LineRecorder_init(LineRecorder *self, PyObject *args, PyObject *kwds)
         Py_XDECREF(ints);
         Py_XDECREF(strs);
         Py_XDECREF(floats);
+        Py_XDECREF(return_prefix);
+        Py_DECREF(stacks);
         return -1;
     }
     Py_XSETREF(self->recorder, Py_NewRef(recorder));
@@ -962,6 +1072,9 @@ LineRecorder_init(LineRecorder *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->strs, strs);
     Py_XSETREF(self->floats, floats);
     Py_XSETREF(self->empty_dict, empty);
+    Py_XSETREF(self->stacks, stacks);
+    Py_XSETREF(self->return_prefix, return_prefix);
+    Py_XSETREF(self->py_on_return, Py_NewRef(on_return));
     Py_CLEAR(self->none_piece);
     Py_CLEAR(self->true_piece);
     Py_CLEAR(self->false_piece);
@@ -988,6 +1101,9 @@ LineRecorder_traverse(LineRecorder *self, visitproc visit, void *arg)
     Py_VISIT(self->true_piece);
     Py_VISIT(self->false_piece);
     Py_VISIT(self->empty_dict);
+    Py_VISIT(self->stacks);
+    Py_VISIT(self->return_prefix);
+    Py_VISIT(self->py_on_return);
     return 0;
 }
 
@@ -1011,6 +1127,9 @@ LineRecorder_clear(LineRecorder *self)
     Py_CLEAR(self->true_piece);
     Py_CLEAR(self->false_piece);
     Py_CLEAR(self->empty_dict);
+    Py_CLEAR(self->stacks);
+    Py_CLEAR(self->return_prefix);
+    Py_CLEAR(self->py_on_return);
     return 0;
 }
 
@@ -1049,6 +1168,9 @@ static PyMethodDef LineRecorder_methods[] = {
     {"on_line", (PyCFunction)(void (*)(void))LineRecorder_on_line_checked, METH_FASTCALL,
      "on_line($self, code, frame, line, /)\n--\n\n"
      "EventRecorder.on_line in C: the Step and the visible variables of one LINE event."},
+    {"on_return", (PyCFunction)(void (*)(void))LineRecorder_on_return, METH_FASTCALL,
+     "on_return($self, code, value, /)\n--\n\n"
+     "EventRecorder.on_return in C (PY_RETURN, PY_YIELD and, through on_unwind, PY_UNWIND)."},
     {"line", (PyCFunction)(void (*)(void))LineRecorder_line_checked, METH_FASTCALL,
      "line($self, code, lineno, /)\n--\n\n"
      "The sys.monitoring LINE callback: DISABLE once recording finished, else on_line\n"
@@ -1128,6 +1250,12 @@ intern_names(void)
     NAME(S_ints, "_ints");
     NAME(S_strs, "_strs");
     NAME(S_floats, "_floats");
+    NAME(S_stacks, "_stacks");
+    NAME(S_return_prefix, "return_prefix");
+    NAME(S_ret_action, "ret_action");
+    NAME(S_allow, "allow");
+    NAME(S_activation_code, "activation_code");
+    NAME(S_finish_activation, "_finish_activation");
 #undef NAME
     return 0;
 }

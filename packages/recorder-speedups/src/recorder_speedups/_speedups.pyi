@@ -6,10 +6,18 @@ class LineRecorder:
     """The LINE event of an ``EventRecorder`` in C; the Python code stays the reference."""
 
     def __init__(
-        self, recorder: object, on_line: object, missing: object, disable: object = None
+        self,
+        recorder: object,
+        on_line: object,
+        missing: object,
+        disable: object = None,
+        on_return: object = None,
     ) -> None: ...
     def on_line(self, code: CodeType, frame: FrameType, line: int, /) -> None:
         """``EventRecorder.on_line``: the Step and the visible variables of one line."""
+
+    def on_return(self, code: CodeType, value: object, /) -> None:
+        """``EventRecorder.on_return`` (also yield and unwind): the Return event."""
 
     def line(self, code: CodeType, lineno: int, /) -> object:
         """The ``sys.monitoring`` LINE callback (``DISABLE`` once recording finished)."""
