@@ -35,6 +35,7 @@ from .config.arguments import EPILOG as POLICY_EPILOG
 from .config.arguments import FLAG_SOURCES, add_policy_arguments, policy_overrides
 from .config.layers import early_value
 from .logs import get_logger, install_cli_handler, remove_cli_handler, run_id, set_trace_id
+from .notices import RunNotes, look_at_destination
 from .output import formats
 from .policy import Policy, parse_bool, resolve_policy
 from .runner import (
@@ -277,6 +278,7 @@ class _Diagnostics:
     def __init__(self, stream: TextIO, json_errors: bool) -> None:
         self.stream = stream
         self.json_errors = json_errors
+        self.trace: dict[str, object] | None = None  # the written trace, for the trailer
 
     def line(self, text: str) -> None:
         """One plain line on stderr; never raises (a closed stderr falls back to fd 2)."""
@@ -301,20 +303,37 @@ class _Diagnostics:
             extra={"error_code": error.code.value},
         )
         if self.json_errors:
-            self.line(_json_trailer(error, session))
+            self.line(_json_trailer(error, session, self.trace))
         else:
             text = hint or error.context.get("hint") or _HINTS.get(error.code.value)
             suffix = f" ({text})" if text else ""
             self.line(f"recorder: {error.code.value}: {error.message}{suffix}")
 
 
-def _json_trailer(error: RecorderError, session: _Session | None) -> str:
+def _success_trailer(session: _Session | None, trace: dict[str, object] | None) -> str:
+    """The ``--json-errors`` trailer of a run without failure: null error fields, the trace."""
+    trailer: dict[str, object] = {
+        "run_id": session.run_id if session is not None else run_id(),
+        "trace_id": session.trace_id if session is not None else None,
+        "error_code": None,
+        "kind": None,
+        "message": "trace written" if trace is not None else "no trace written",
+        "context": {},
+    }
+    if trace is not None:
+        trailer["trace"] = trace
+    return _json_dumps(trailer, ensure_ascii=True)
+
+
+def _json_trailer(
+    error: RecorderError, session: _Session | None, trace: dict[str, object] | None = None
+) -> str:
     data = error.to_dict()
     context = dict(data["context"])
     cause = data.get("cause")
     if cause is not None and "cause" not in context:
         context["cause"] = cause
-    trailer = {
+    trailer: dict[str, object] = {
         "run_id": session.run_id if session is not None else run_id(),
         "trace_id": session.trace_id if session is not None else None,
         "error_code": data["error_code"],
@@ -322,6 +341,8 @@ def _json_trailer(error: RecorderError, session: _Session | None) -> str:
         "message": data["message"],
         "context": context,
     }
+    if trace is not None:  # a trace was written (partial): the summary line's fields
+        trailer["trace"] = trace
     return _json_dumps(trailer, ensure_ascii=True)
 
 
@@ -338,6 +359,8 @@ class _Run:
     diagnostics: _Diagnostics
     owns_process: bool = False
     session: _Session | None = None
+    notes: RunNotes | None = None
+    quiet: bool = False
 
     # ------------------------------------------------------------------ flow
 
@@ -399,6 +422,13 @@ class _Run:
         args: list[str],
     ) -> int:
         trace_dir = os.path.abspath(namespace.trace_dir or DEFAULT_TRACE_DIR)
+        self.notes = RunNotes(
+            look_at_destination(trace_dir),
+            trace_format,
+            os.path.abspath(namespace.activation_path or target.filename),
+            explicit_activation=bool(namespace.activation_path),
+        )
+        self.quiet = policy.quiet
         session = self.session_factory(
             trace_dir=trace_dir,
             policy=policy,
@@ -496,15 +526,25 @@ class _Run:
             incomplete = error.code in _INCOMPLETE_CODES and report.state == "partial"
             hint = _INCOMPLETE_HINT if incomplete else _NON_FATAL_HINT
             self.diagnostics.failure(error, session, hint=hint)
+        elif self.diagnostics.json_errors:
+            self.diagnostics.line(_success_trailer(session, self.diagnostics.trace))
         if policy.propagate_script_exit:
             return self._program_status(outcome)
         return 0
 
     def _say_where(self, report: _Report) -> None:
-        if report.state == "complete":
+        """Warnings (notices.WarningCode), then the summary line; ``--quiet`` drops the latter."""
+        notes = self.notes
+        summary = notes.summary(report, self.session) if notes is not None else None
+        if notes is not None:
+            for warning in notes.warnings(report, self.session):
+                self.diagnostics.line(warning)
+        if summary is not None:
+            self.diagnostics.trace = summary.as_dict()
+            if not self.quiet:
+                self.diagnostics.line(summary.line())
+        elif report.state in ("complete", "partial"):  # pragma: no cover - notes always set
             self.diagnostics.line(f"recorder: trace written to {report.trace_dir}")
-        elif report.state == "partial":
-            self.diagnostics.line(f"recorder: partial trace written to {report.trace_dir}")
         else:
             self.diagnostics.line("recorder: no trace written")
 

@@ -1,7 +1,7 @@
 """What the command line tells the user at the end of a run, besides failures.
 
 One summary line says where the trace went and what it holds (format, backend, steps,
-calls, size on disk, ``partial`` and why); the JSON trailer of ``--json-errors`` carries the
+calls, size on disk, ``partial``; the failure line that follows says why); the JSON trailer of ``--json-errors`` carries the
 same fields (:meth:`RunSummary.as_dict`). Warnings point at runs that probably did not record
 what the user meant; each is one stderr line with a stable code from :class:`WarningCode`,
 the one place where warning codes are defined (README "Warnings" lists them).
@@ -21,6 +21,7 @@ from typing import Any
 __all__ = [
     "TRACE_FILES",
     "Destination",
+    "RunNotes",
     "RunSummary",
     "WarningCode",
     "human_size",
@@ -81,12 +82,16 @@ class Destination:
                 )
             ]
         if self.kind == "other":
-            entries = "entry" if self.others == 1 else "entries"
+            entries = (
+                "entry that is not a trace file"
+                if self.others == 1
+                else ("entries that are not trace files")
+            )
             return [
                 warning_line(
                     WarningCode.DIR_NOT_EMPTY,
-                    f"{self.path} already held {self.others} {entries} that are not trace "
-                    "files; the trace was written beside them",
+                    f"{self.path} already held {self.others} {entries}; "
+                    "the trace was written beside them",
                 )
             ]
         return []
@@ -115,8 +120,7 @@ def no_steps_message(
     elif not activated:
         cause = (
             f"{activation_path} is excluded by the trace filter (the default filter skips "
-            "the standard library and installed packages, e.g. -m json.tool; "
-            "see --trace-filter)"
+            "the standard library and installed packages; see --trace-filter)"
         )
     else:
         cause = "the trace filter excluded every line that ran (see --trace-filter)"
@@ -171,9 +175,9 @@ class RunSummary:
             human_size(self.size_bytes),
         ]
         prefix = "recorder: trace written to"
-        if self.state == "partial":
+        if self.state == "partial":  # why: the failure line that follows names the code
             prefix = "recorder: partial trace written to"
-            details.append(f"partial: {self.partial_reason or 'unknown reason'}")
+            details.append("partial")
         return f"{prefix} {self.trace_dir} ({', '.join(details)})"
 
     def as_dict(self) -> dict[str, Any]:
@@ -189,6 +193,54 @@ class RunSummary:
             "partial": self.state == "partial",
             "partial_reason": self.partial_reason,
         }
+
+
+@dataclass(frozen=True)
+class RunNotes:
+    """What the command line knows before the run that the end-of-run lines need."""
+
+    destination: Destination
+    format: str
+    activation_path: str | None
+    explicit_activation: bool
+
+    def summary(self, report: Any, session: Any) -> RunSummary | None:
+        """The summary of a written trace (``None`` when nothing was written).
+
+        ``report`` is the session's ``FinishReport`` and ``session`` the session; both are
+        read through ``getattr``, so a stand-in session (tests) only needs what it has.
+        """
+        state = getattr(report, "state", "absent")
+        if state not in ("complete", "partial"):
+            return None
+        error = getattr(report, "error", None)
+        backend = getattr(getattr(session, "backend", None), "name", None)
+        return RunSummary.of(
+            getattr(report, "trace_dir", "") or self.destination.path,
+            state,
+            getattr(report, "counters", None) or {},
+            format=self.format,
+            backend=backend if isinstance(backend, str) else "unknown",
+            partial_reason=getattr(getattr(error, "code", None), "value", None),
+        )
+
+    def warnings(self, report: Any, session: Any) -> list[str]:
+        """The warning lines of a run that wrote a trace (none when nothing was written)."""
+        if getattr(report, "state", "absent") not in ("complete", "partial"):
+            return []
+        lines = self.destination.warnings()
+        counters = getattr(report, "counters", None) or {}
+        # A failed run (partial) has its own line saying why recording stopped.
+        if counters.get("steps", -1) == 0 and getattr(report, "error", None) is None:
+            recorder = getattr(session, "recorder", None)
+            lines.append(
+                no_steps_message(
+                    activated=bool(getattr(recorder, "activated", True)),
+                    activation_path=self.activation_path,
+                    explicit_activation=self.explicit_activation,
+                )
+            )
+        return lines
 
 
 def trace_size(trace_dir: str) -> int:

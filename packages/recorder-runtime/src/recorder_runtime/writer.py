@@ -361,6 +361,14 @@ class TraceWriter:
         )
 
     @property
+    def calls_written(self) -> int:
+        """``Call`` events written to the file so far: exact once the writer is closed.
+
+        Counted at flush time with the open-call bookkeeping, so the hot path pays nothing.
+        """
+        return self._calls
+
+    @property
     def open_calls(self) -> int:
         """``Call`` events minus ``Return`` events accepted so far.
 
