@@ -131,6 +131,45 @@ def test_directory_creation_failure_is_an_environment_error(
     assert info.value.context["errno"] == "EROFS"
 
 
+def test_a_conflict_names_the_trace_directory(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    dest.write_text("not a dir")
+    with pytest.raises(RecorderError) as info:
+        OutputStaging(str(dest)).prepare()
+    assert str(dest) in info.value.message
+
+
+def refuse_mkdir(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
+    def refuse(path: str, mode: int = 0o777) -> None:
+        raise OSError(number, os.strerror(number), path)
+
+    monkeypatch.setattr(BoundOS, "mkdir", refuse)
+
+
+def test_a_create_failure_names_the_directory_it_could_not_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refuse_mkdir(monkeypatch, errno.EACCES)
+    dest = tmp_path / "new" / "out"
+    with pytest.raises(RecorderError) as info:
+        OutputStaging(str(dest)).prepare()
+    assert str(tmp_path / "new") in info.value.message
+    assert str(dest) in info.value.message
+    assert info.value.context["hint"] == f"check that {tmp_path} is writable"
+
+
+def test_a_create_failure_below_a_missing_parent_does_not_blame_its_permissions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refuse_mkdir(monkeypatch, errno.ENOENT)  # the parent vanished, or was never creatable
+    dest = tmp_path / "gone" / "deeper" / "out"
+    with pytest.raises(RecorderError) as info:
+        OutputStaging(str(dest)).prepare()
+    hint = str(info.value.context["hint"])
+    assert "writable" not in hint
+    assert "does not exist" in hint
+
+
 def test_symlink_destination_planted_by_another_user_is_refused(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()

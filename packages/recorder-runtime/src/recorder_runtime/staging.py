@@ -99,7 +99,9 @@ class OutputStaging:
         except FileNotFoundError:
             return
         except NotADirectoryError as exc:
-            raise self._conflict("a parent of the trace directory is not a directory") from exc
+            raise self._conflict(
+                f"a parent of the trace directory {dest} is not a directory"
+            ) from exc
         except OSError as exc:
             raise self._dir_error(exc, dest, "lstat") from exc
         if stat.S_ISLNK(lst.st_mode):
@@ -107,11 +109,11 @@ class OutputStaging:
         try:
             st = _os.stat(dest)
         except FileNotFoundError as exc:
-            raise self._conflict("the trace directory is a symlink to nothing") from exc
+            raise self._conflict(f"the trace directory {dest} is a symlink to nothing") from exc
         except OSError as exc:
             raise self._dir_error(exc, dest, "stat") from exc
         if not stat.S_ISDIR(st.st_mode):
-            raise self._conflict("the trace directory exists and is not a directory")
+            raise self._conflict(f"the trace directory {dest} exists and is not a directory")
         for name in TRACE_FILES:
             target_path = _os.path.join(dest, name)
             with contextlib.suppress(OSError):
@@ -132,8 +134,8 @@ class OutputStaging:
         if world_writable and lst.st_uid not in (_os.getuid(), 0):
             raise usage(
                 ErrorCode.TRACE_DIR_CONFLICT,
-                "the trace directory is a symlink owned by another user in a world-writable "
-                "directory; refusing to follow it",
+                f"the trace directory {self.destination} is a symlink owned by another user "
+                "in a world-writable directory; refusing to follow it",
                 path=self.destination,
                 owner_uid=str(lst.st_uid),
             )
@@ -272,7 +274,9 @@ class OutputStaging:
             self._created_dirs.append(self.destination)
         except FileExistsError:
             if not _os.path.isdir(self.destination):
-                raise self._conflict("the trace directory exists and is not a directory") from None
+                raise self._conflict(
+                    f"the trace directory {self.destination} exists and is not a directory"
+                ) from None
 
     def _remove_stale(self, names: Sequence[str]) -> None:
         """Unlink the old marker first, then trace files of the other format (no mixed runs)."""
@@ -317,18 +321,43 @@ class OutputStaging:
     # ------------------------------------------------------------------ errors
 
     def _conflict(self, message: str, path: str | None = None) -> RecorderError:
-        return usage(ErrorCode.TRACE_DIR_CONFLICT, message, path=path or self.destination)
+        """``ERR_TRACE_DIR_CONFLICT``; the message always names the path it is about."""
+        path = path or self.destination
+        if path not in message:
+            message = f"{message}: {path}"
+        return usage(ErrorCode.TRACE_DIR_CONFLICT, message, path=path)
 
     def _dir_error(self, exc: OSError, path: str, op: str) -> RecorderError:
+        """``ERR_TRACE_DIR_CREATE_FAILED`` naming ``path`` (and the trace directory), with a
+        hint that says what is wrong with the parent instead of guessing."""
         if exc.errno in (errno.ENOTDIR, errno.EEXIST):
             return self._conflict(f"{path}: {exc.strerror}", path=path)
+        dest = self.destination
+        target = "" if path == dest else f" (for the trace directory {dest})"
         return enverr(
             ErrorCode.TRACE_DIR_CREATE_FAILED,
-            f"cannot prepare the trace directory: {exc.strerror}",
+            f"cannot prepare {path}{target}: {exc.strerror}",
             path=path,
             op=op,
             errno=errno.errorcode.get(exc.errno or 0, str(exc.errno)),
+            hint=_create_failed_hint(exc, path),
         )
+
+
+def _create_failed_hint(exc: OSError, path: str) -> str:
+    """What to check when ``path`` could not be prepared: only what is actually the case."""
+    parent = _os.path.dirname(path.rstrip(os.sep)) or path
+    if not _os.path.isdir(parent):
+        return f"{parent} does not exist"
+    if exc.errno == errno.ENOENT:  # a component vanished meanwhile, or a dangling link
+        return f"a directory on the way to {path} does not exist"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"check that {parent} is writable"
+    if exc.errno == errno.EROFS:
+        return f"{parent} is on a read-only file system; choose another --trace-dir"
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return "free disk space, or write the trace elsewhere with --trace-dir"
+    return f"check {parent}"
 
 
 def _remove_tree(path: str, names: set[str]) -> None:
