@@ -452,6 +452,14 @@ def test_json_errors_from_environment_cover_policy_errors(
     assert "--on-recorder-error" in trailer["message"]
 
 
+def test_a_failure_about_a_file_names_it(h: Harness) -> None:
+    error = enverr(ErrorCode.IO, "[Errno 27] File too large", path="/x/trace.json")
+    h.report = Report("absent", "", error, fatal=True)
+    h.script("ok.py", "")
+    run = h.run("ok.py")
+    assert run.lines[-1].startswith("recorder: ERR_IO: [Errno 27] File too large: /x/trace.json")
+
+
 def test_json_trailer_after_non_fatal_failure_is_last(h: Harness) -> None:
     h.report = Report("absent", "", enverr(ErrorCode.IO, "write failed"), fatal=False)
     h.script("e.py", "import sys\nsys.exit(2)\n")

@@ -307,7 +307,16 @@ class _Diagnostics:
         else:
             text = hint or error.context.get("hint") or _HINTS.get(error.code.value)
             suffix = f" ({text})" if text else ""
-            self.line(f"recorder: {error.code.value}: {error.message}{suffix}")
+            self.line(f"recorder: {error.code.value}: {_naming_its_path(error)}{suffix}")
+
+
+def _naming_its_path(error: RecorderError) -> str:
+    """The message, followed by the file or directory it is about when it does not name it
+    (an OSError's text, such as ``[Errno 27] File too large``, names no file)."""
+    path = error.context.get("path")
+    if isinstance(path, str) and path and path not in error.message:
+        return f"{error.message}: {path}"
+    return error.message
 
 
 def _success_trailer(session: _Session | None, trace: dict[str, object] | None) -> str:
