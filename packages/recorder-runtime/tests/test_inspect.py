@@ -298,3 +298,19 @@ def test_a_script_named_inspect_is_still_recorded(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "I am the script\n"
     assert (tmp_path / "trace-out" / "trace.json").is_file()
+
+
+def test_json_and_binary_traces_of_one_program_summarise_alike(tmp_path: Path) -> None:
+    summaries = {}
+    for fmt in ("json", "binary"):
+        (tmp_path / fmt).mkdir()
+        trace_dir = record(tmp_path / fmt, PROGRAM, "--format", fmt)
+        summaries[fmt] = inspect_trace(str(trace_dir))
+    differ = {"trace_dir", "format", "size_bytes", "program", "workdir", "top_files"}
+    json_side = {k: v for k, v in summaries["json"].items() if k not in differ}
+    binary_side = {k: v for k, v in summaries["binary"].items() if k not in differ}
+    for side in (json_side, binary_side):
+        for row in side["top_functions"]:
+            row.pop("path")
+    assert json_side == binary_side
+    assert summaries["binary"]["format"] == "binary"
