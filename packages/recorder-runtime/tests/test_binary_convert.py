@@ -16,7 +16,7 @@ from types import ModuleType
 
 import pytest
 from binary_support import read_bin
-from conformance import REFERENCE, TRACE_CHECK, TRACE_DIFF, clean_env
+from conformance import REFERENCE, TRACE_CHECK, TRACE_DIFF, clean_env, copy_programs, record
 
 from recorder_runtime.cli import main
 from recorder_runtime.output.convert import convert
@@ -173,3 +173,19 @@ def test_python_dash_m_runs_convert(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert read_bin(tmp_path / "b" / "trace.bin").events() == json_events(REFERENCE / "io_prog")
+
+
+def test_a_binary_recording_converts_to_the_json_recording_of_the_same_run(
+    tmp_path: Path, tools: tuple[ModuleType, ModuleType], capsys: pytest.CaptureFixture[str]
+) -> None:
+    progs = copy_programs(tmp_path)
+    for fmt in ("json", "binary"):
+        proc = record(progs, "values.py", tmp_path / fmt, "--format", fmt)
+        assert proc.returncode == 0, proc.stderr
+    convert(str(tmp_path / "binary"), str(tmp_path / "back"))
+    trace_check, trace_diff = tools
+    assert trace_check.main([str(tmp_path / "back")]) == 0, capsys.readouterr().out
+    assert trace_diff.main([str(tmp_path / "json"), str(tmp_path / "back")]) == 0, (
+        capsys.readouterr().out
+    )
+    assert read_bin(tmp_path / "binary" / "trace.bin").events() == json_events(tmp_path / "back")
