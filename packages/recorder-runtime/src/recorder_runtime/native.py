@@ -3,7 +3,7 @@
 The optional package ``recorder-speedups`` (``recorder-runtime[speedups]``) implements
 :meth:`EventRecorder.on_line <recorder_runtime.recorder.EventRecorder.on_line>` in C and
 produces exactly the same pieces; the Python method stays the reference and takes every case
-the C code does not handle (docs/adr/0014-native-accelerator.md). The policy field
+the C code does not handle (docs/adr/0015-native-accelerator.md). The policy field
 ``native`` chooses: ``auto`` uses the accelerator when it is importable, ``on`` requires it
 (``ERR_NATIVE_UNAVAILABLE`` otherwise), ``off`` never uses it.
 

@@ -4,7 +4,7 @@ The extension ``recorder_speedups._speedups`` is compiled when the package is in
 machine with a C compiler; without one the package installs anyway (the extension is declared
 optional) and :data:`LineRecorder` is ``None``. recorder-runtime asks :func:`line_recorder_class`
 and falls back to its pure-Python path, which stays the reference implementation
-(docs/adr/0014-native-accelerator.md).
+(docs/adr/0015-native-accelerator.md).
 """
 
 from __future__ import annotations
