@@ -19,6 +19,8 @@ WITHOUT_SPEEDUPS = (
     "from recorder_runtime.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 
+CLI = (sys.executable, "-c", WITHOUT_SPEEDUPS)
+
 
 def unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(native, "accelerator", lambda: (None, "not built here"))
@@ -55,8 +57,7 @@ def test_cli_native_on_without_the_accelerator_exits_2_with_the_code(tmp_path: P
     script = tmp_path / "prog.py"
     script.write_text("print('ran')\n")
     done = subprocess.run(
-        [sys.executable, "-c", WITHOUT_SPEEDUPS, "--trace-dir", str(tmp_path / "out")]
-        + ["--native", "on", str(script)],
+        [*CLI, "--trace-dir", str(tmp_path / "out"), "--native", "on", str(script)],
         capture_output=True,
         timeout=60,
         check=False,
@@ -71,7 +72,7 @@ def test_cli_default_without_the_accelerator_records_and_says_so(tmp_path: Path)
     script = tmp_path / "prog.py"
     script.write_text("x = 1\nprint('ran', x)\n")
     done = subprocess.run(
-        [sys.executable, "-c", WITHOUT_SPEEDUPS, "--trace-dir", str(tmp_path / "out"), str(script)],
+        [*CLI, "--trace-dir", str(tmp_path / "out"), str(script)],
         capture_output=True,
         timeout=60,
         check=False,
