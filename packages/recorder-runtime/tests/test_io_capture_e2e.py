@@ -332,3 +332,25 @@ def test_click_echo_keeps_working(tmp_path: Path) -> None:
         )
         assert traced.stdout == plain.stdout, mode
         assert without_recorder_lines(traced.stderr) == plain.stderr, mode
+
+
+def test_output_printed_after_a_call_returns_is_attributed_to_the_printing_line(
+    tmp_path: Path,
+) -> None:
+    prog = script(
+        tmp_path,
+        """
+        def value():
+            result = 42
+            return result
+
+        print(value())
+        done = True
+        """,
+    )
+    traced = run_pipes([*recorder_argv(tmp_path / "t", "proxies"), str(prog)], tmp_path)
+    assert traced.returncode == 0, traced.stderr
+    events = json.loads((tmp_path / "t" / "trace.json").read_text(encoding="utf-8"))
+    [printed] = [e["Event"] for e in events if "Event" in e and e["Event"]["content"] == "42\n"]
+    printing_line = prog.read_text(encoding="utf-8").splitlines().index("print(value())") + 1
+    assert json.loads(printed["metadata"])["line"] == printing_line

@@ -238,6 +238,10 @@ class EventRecorder:
         self._last_path_id = 0
         self._last_line = 0
         self._last_frame_id = 0
+        # Per thread, the (path id, line, frame id) of the last Step when each recorded frame
+        # was entered: restored when it returns, so output printed after a call is
+        # attributed to the caller's line, not to the callee's last one.
+        self._callers: dict[int, list[tuple[int, int, int]]] = {}
         self.steps = 0
         self._secret_epoch = 0
         self._secrets_seen: set[str] = set()
@@ -341,6 +345,7 @@ class EventRecorder:
         parts.append(self._g.call(info.function_id, args))
         stack = self._stack()
         self._extend(parts)
+        self._enter_caller(len(stack))
         stack.append(code)  # only once the Call is buffered (see TraceWriter.extend)
 
     def on_line(self, code: CodeType, frame: FrameType, line: int) -> None:
@@ -379,6 +384,7 @@ class EventRecorder:
         parts.append(self._g.return_(self._encode_return(info, value)))
         self._extend(parts)
         stack.pop()  # only once the Return is buffered (see TraceWriter.extend)
+        self._return_to_caller(len(stack))
         if code is self.activation_code and not stack:
             self._finish_activation()
 
@@ -398,6 +404,22 @@ class EventRecorder:
             self.activation_exception = exc
 
     # ---------------------------------------------------------------- helpers
+
+    def _enter_caller(self, depth: int) -> None:
+        """Remember where the caller was (its last Step) when a frame at ``depth`` starts."""
+        ident = _get_ident()
+        callers = self._callers.get(ident)
+        if callers is None:
+            callers = self._callers[ident] = []
+        del callers[depth:]  # entries of frames that returned without us (kept in step)
+        callers.append((self._last_path_id, self._last_line, self._last_frame_id))
+
+    def _return_to_caller(self, depth: int) -> None:
+        """Output after a return comes from the caller's line: restore it for IO events."""
+        callers = self._callers.get(_get_ident())
+        if callers is not None and len(callers) > depth:
+            self._last_path_id, self._last_line, self._last_frame_id = callers[depth]
+            del callers[depth:]
 
     def _stack(self) -> list[CodeType]:
         """This thread's stack of recorded code objects (innermost last)."""
