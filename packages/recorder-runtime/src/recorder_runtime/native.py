@@ -31,13 +31,15 @@ NATIVE_MODES = ("auto", "on", "off")
 class NativeLine:
     """The C event handlers bound to one recorder.
 
-    ``on_line`` and ``on_return`` replace ``EventRecorder.on_line`` and ``on_return`` (also
-    ``on_yield``; ``on_unwind`` calls ``on_return``) for both backends, same arguments;
+    ``on_line``, ``on_start`` and ``on_return`` replace the ``EventRecorder`` methods of the
+    same names (``on_return`` also ``on_yield``; ``on_unwind`` calls ``on_return``) for both
+    backends, same arguments;
     ``line`` is the ``sys.monitoring`` LINE callback (``code, lineno``), registered instead of
     the monitoring backend's Python closure.
     """
 
     on_line: Callable[..., Any]
+    on_start: Callable[..., Any]
     on_return: Callable[..., Any]
     line: Callable[..., Any]
 
@@ -88,10 +90,23 @@ def bind_native(cls: type[Any], recorder: _recorder.EventRecorder) -> NativeLine
     if sys.version_info >= (3, 12):
         disable = sys.monitoring.DISABLE
     reference = _recorder.EventRecorder
-    native = cls(recorder, reference.on_line, _recorder._MISSING, disable, reference.on_return)
-    bound = NativeLine(on_line=native.on_line, on_return=native.on_return, line=native.line)
+    native = cls(
+        recorder,
+        reference.on_line,
+        _recorder._MISSING,
+        disable,
+        reference.on_return,
+        reference.on_start,
+    )
+    bound = NativeLine(
+        on_line=native.on_line,
+        on_start=native.on_start,
+        on_return=native.on_return,
+        line=native.line,
+    )
     # Instance attributes on purpose (noqa B010: mypy refuses assigning to a method).
     setattr(recorder, "on_line", bound.on_line)  # noqa: B010
+    setattr(recorder, "on_start", bound.on_start)  # noqa: B010
     setattr(recorder, "on_return", bound.on_return)  # noqa: B010
     setattr(recorder, "on_yield", bound.on_return)  # noqa: B010
     return bound

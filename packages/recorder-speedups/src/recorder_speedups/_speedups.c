@@ -45,7 +45,8 @@ static PyObject *S_active, *S_finished, *S_path_id, *S_pending, *S_last_path_id,
     *S_writer, *S_variable_id, *S_value, *S_global, *S_redact, *S_none_json, *S_true_json,
     *S_false_json, *S_infos, *S_extend, *S_g, *S_close, *S_io, *S_encoder, *S_custom_encode,
     *S_ints, *S_strs, *S_floats, *S_stacks, *S_return_prefix, *S_ret_action, *S_allow,
-    *S_activation_code, *S_finish_activation;
+    *S_activation_code, *S_finish_activation, *S_function_id, *S_arg_names, *S_arg_ids,
+    *S_step_text, *S_call;
 
 /* Marker variable id of a redacted name (recorder.py: _REDACT). */
 #define REDACT_ID (-1)
@@ -70,6 +71,7 @@ typedef struct {
     PyObject *false_piece;
     PyObject *empty_dict; /* `{}`: what a step without locals checks shadowed globals in */
     PyObject *py_on_return;  /* EventRecorder.on_return, the reference (unbound) */
+    PyObject *py_on_start;   /* EventRecorder.on_start, the reference (unbound) */
     PyObject *stacks;        /* recorder._stacks: thread ident -> list of code objects */
     PyObject *return_prefix; /* grammar.return_prefix (Return = prefix + record + close) */
 } LineRecorder;
@@ -923,6 +925,177 @@ done:
     return result;
 }
 
+/* The argument values of a start: (variable_id, record) pairs appended to `args`, their Value
+ * events to `parts` (EventRecorder._capture_args, once every id is a plain variable id). */
+static int
+capture_args(LineRecorder *self, PyObject *info, PyObject *frame, PyObject *names,
+             PyObject *ids, PyObject *parts, PyObject *args)
+{
+    PyObject *local_values = PyObject_GetAttr(frame, S_f_locals);
+    if (local_values == NULL) {
+        return swallow_exception() ? 0 : -1; /* record no args */
+    }
+    PyObject *encode = PyObject_GetAttr(info, S_encode);
+    int status = encode == NULL ? -1 : 0;
+    for (Py_ssize_t i = 0; status == 0 && i < PyTuple_GET_SIZE(names); i++) {
+        PyObject *vid = PyTuple_GET_ITEM(ids, i);
+        PyObject *value = PyObject_GetItem(local_values, PyTuple_GET_ITEM(names, i));
+        if (value == NULL) {
+            status = swallow_exception() ? 0 : -1; /* deleted or unbound: nothing to show */
+            continue;
+        }
+        PyObject *record = encode_value(self, encode, value);
+        Py_DECREF(value);
+        if (record == NULL) {
+            status = -1;
+            break;
+        }
+        PyObject *event = PyObject_CallMethodObjArgs(self->grammar, S_value, vid, record, NULL);
+        PyObject *pair = event ? PyTuple_Pack(2, vid, record) : NULL;
+        Py_DECREF(record);
+        if (pair == NULL || PyList_Append(parts, event) < 0 || PyList_Append(args, pair) < 0) {
+            status = -1;
+        }
+        Py_XDECREF(event);
+        Py_XDECREF(pair);
+    }
+    Py_XDECREF(encode);
+    Py_DECREF(local_values);
+    return status;
+}
+
+/* Whether a start is the common case: active, registered code, no IO pending, argument ids
+ * resolved and none redacted or dropped. Sets *names/*ids (new references) when it is. */
+static int
+start_is_common(LineRecorder *self, PyObject *info, PyObject **names, PyObject **ids)
+{
+    *names = *ids = NULL;
+    PyObject *fid = PyObject_GetAttr(info, S_function_id);
+    if (fid == NULL) {
+        return -1;
+    }
+    int registered = PyLong_CheckExact(fid) && PyLong_AsLong(fid) >= 0;
+    Py_DECREF(fid);
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (!registered) {
+        return 0;
+    }
+    if (self->io != Py_None) {
+        int pending = attr_true(self->io, S_pending);
+        if (pending != 0) {
+            return pending < 0 ? -1 : 0;
+        }
+    }
+    *names = PyObject_GetAttr(info, S_arg_names);
+    *ids = *names ? PyObject_GetAttr(info, S_arg_ids) : NULL;
+    if (*ids == NULL) {
+        Py_CLEAR(*names);
+        return -1;
+    }
+    int common = PyTuple_CheckExact(*names) && PyTuple_CheckExact(*ids) &&
+                 PyTuple_GET_SIZE(*names) == PyTuple_GET_SIZE(*ids);
+    for (Py_ssize_t i = 0; common && i < PyTuple_GET_SIZE(*ids); i++) {
+        PyObject *vid = PyTuple_GET_ITEM(*ids, i);
+        common = PyLong_CheckExact(vid) && PyLong_AsLong(vid) >= 0;
+    }
+    if (PyTuple_CheckExact(*names) && PyTuple_GET_SIZE(*names) == 0) {
+        common = 1; /* no arguments: arg_ids may still be None */
+    }
+    if (!common || PyErr_Occurred()) {
+        Py_CLEAR(*names);
+        Py_CLEAR(*ids);
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    return 1;
+}
+
+/* This thread's stack of recorded code objects, created on first use (EventRecorder._stack). */
+static PyObject *
+thread_stack(LineRecorder *self)
+{
+    PyObject *ident = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
+    if (ident == NULL) {
+        return NULL;
+    }
+    PyObject *stack = Py_XNewRef(PyDict_GetItemWithError(self->stacks, ident));
+    if (stack == NULL && !PyErr_Occurred()) {
+        stack = PyList_New(0);
+        if (stack != NULL && PyDict_SetItem(self->stacks, ident, stack) < 0) {
+            Py_CLEAR(stack);
+        }
+    }
+    Py_DECREF(ident);
+    return stack;
+}
+
+/* EventRecorder.on_start: argument Values, the Step at the definition line, the Call. */
+static PyObject *
+on_start_impl(LineRecorder *self, PyObject *code, PyObject *frame)
+{
+    int active = attr_true(self->recorder, S_active);
+    PyObject *info = active > 0 ? Py_XNewRef(PyDict_GetItemWithError(self->infos, code)) : NULL;
+    if (info == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        PyObject *args[3] = {self->recorder, code, frame}; /* activation, first sight */
+        return PyObject_Vectorcall(self->py_on_start, args, 3, NULL);
+    }
+    PyObject *names, *ids, *result = NULL, *parts = NULL, *args = NULL, *stack = NULL;
+    int common = start_is_common(self, info, &names, &ids);
+    if (common <= 0) {
+        if (common == 0) {
+            PyObject *call_args[3] = {self->recorder, code, frame};
+            result = PyObject_Vectorcall(self->py_on_start, call_args, 3, NULL);
+        }
+        Py_DECREF(info);
+        return result;
+    }
+    parts = PyList_New(0);
+    args = parts ? PyList_New(0) : NULL;
+    if (args == NULL || (PyTuple_GET_SIZE(names) > 0 &&
+                         capture_args(self, info, frame, names, ids, parts, args) < 0)) {
+        goto done;
+    }
+    PyObject *step = PyObject_GetAttr(info, S_step_text);
+    if (step == NULL) {
+        goto done;
+    }
+    int r = PyList_Append(parts, step);
+    Py_DECREF(step);
+    PyObject *fid = r < 0 ? NULL : PyObject_GetAttr(info, S_function_id);
+    PyObject *call = fid ? PyObject_CallMethodObjArgs(self->grammar, S_call, fid, args, NULL) : NULL;
+    Py_XDECREF(fid);
+    if (call == NULL) {
+        goto done;
+    }
+    r = PyList_Append(parts, call);
+    Py_DECREF(call);
+    stack = r < 0 ? NULL : thread_stack(self);
+    if (stack == NULL) {
+        goto done;
+    }
+    PyObject *written = PyObject_CallOneArg(self->extend, parts);
+    if (written == NULL) {
+        goto done;
+    }
+    Py_DECREF(written);
+    if (PyList_Append(stack, code) < 0) { /* only once the Call is buffered */
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(stack);
+    Py_XDECREF(args);
+    Py_XDECREF(parts);
+    Py_XDECREF(names);
+    Py_XDECREF(ids);
+    Py_DECREF(info);
+    return result;
+}
+
 /* The frame running `code`: the innermost such frame on this thread's stack (the
  * callback's callers are the guard's wrapper and, under a failpoint, its firing wrapper). */
 static PyObject *
@@ -996,13 +1169,29 @@ LineRecorder_on_return(LineRecorder *self, PyObject *const *args, Py_ssize_t nar
     return on_return_impl(self, args[0], args[1]);
 }
 
+static PyObject *
+LineRecorder_on_start(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "on_start() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (self->py_on_start == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "LineRecorder used before __init__");
+        return NULL;
+    }
+    return on_start_impl(self, args[0], args[1]);
+}
+
 static int
 LineRecorder_init(LineRecorder *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"recorder", "on_line", "missing", "disable", "on_return", NULL};
+    static char *kwlist[] = {"recorder", "on_line",   "missing", "disable",
+                             "on_return", "on_start", NULL};
     PyObject *recorder, *on_line, *missing, *disable = Py_None, *on_return = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|OO:LineRecorder", kwlist, &recorder,
-                                     &on_line, &missing, &disable, &on_return)) {
+    PyObject *on_start = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|OOO:LineRecorder", kwlist, &recorder,
+                                     &on_line, &missing, &disable, &on_return, &on_start)) {
         return -1;
     }
     PyObject *stacks = PyObject_GetAttr(recorder, S_stacks);
@@ -1075,6 +1264,7 @@ LineRecorder_init(LineRecorder *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->stacks, stacks);
     Py_XSETREF(self->return_prefix, return_prefix);
     Py_XSETREF(self->py_on_return, Py_NewRef(on_return));
+    Py_XSETREF(self->py_on_start, Py_NewRef(on_start));
     Py_CLEAR(self->none_piece);
     Py_CLEAR(self->true_piece);
     Py_CLEAR(self->false_piece);
@@ -1104,6 +1294,7 @@ LineRecorder_traverse(LineRecorder *self, visitproc visit, void *arg)
     Py_VISIT(self->stacks);
     Py_VISIT(self->return_prefix);
     Py_VISIT(self->py_on_return);
+    Py_VISIT(self->py_on_start);
     return 0;
 }
 
@@ -1130,6 +1321,7 @@ LineRecorder_clear(LineRecorder *self)
     Py_CLEAR(self->stacks);
     Py_CLEAR(self->return_prefix);
     Py_CLEAR(self->py_on_return);
+    Py_CLEAR(self->py_on_start);
     return 0;
 }
 
@@ -1168,6 +1360,9 @@ static PyMethodDef LineRecorder_methods[] = {
     {"on_line", (PyCFunction)(void (*)(void))LineRecorder_on_line_checked, METH_FASTCALL,
      "on_line($self, code, frame, line, /)\n--\n\n"
      "EventRecorder.on_line in C: the Step and the visible variables of one LINE event."},
+    {"on_start", (PyCFunction)(void (*)(void))LineRecorder_on_start, METH_FASTCALL,
+     "on_start($self, code, frame, /)\n--\n\n"
+     "EventRecorder.on_start in C: argument Values, the Step, the Call."},
     {"on_return", (PyCFunction)(void (*)(void))LineRecorder_on_return, METH_FASTCALL,
      "on_return($self, code, value, /)\n--\n\n"
      "EventRecorder.on_return in C (PY_RETURN, PY_YIELD and, through on_unwind, PY_UNWIND)."},
@@ -1256,6 +1451,11 @@ intern_names(void)
     NAME(S_allow, "allow");
     NAME(S_activation_code, "activation_code");
     NAME(S_finish_activation, "_finish_activation");
+    NAME(S_function_id, "function_id");
+    NAME(S_arg_names, "arg_names");
+    NAME(S_arg_ids, "arg_ids");
+    NAME(S_step_text, "step_text");
+    NAME(S_call, "call");
 #undef NAME
     return 0;
 }

@@ -12,7 +12,11 @@ class LineRecorder:
         missing: object,
         disable: object = None,
         on_return: object = None,
+        on_start: object = None,
     ) -> None: ...
+    def on_start(self, code: CodeType, frame: FrameType, /) -> None:
+        """``EventRecorder.on_start``: argument Values, the Step, the Call."""
+
     def on_line(self, code: CodeType, frame: FrameType, line: int, /) -> None:
         """``EventRecorder.on_line``: the Step and the visible variables of one line."""
 
