@@ -443,7 +443,9 @@ class TraceSession:
                 encoder = self.encoder
                 final = encoder.string("<disabled>") if encoder is not None else '"<disabled>"'
                 writer.close_partial(final)
-                if writer.broken is not None:  # a stream that failed to write is never kept
+                # A stream that failed to write is never kept, unless a full disk stopped it
+                # and its longest complete prefix was closed in place (durable_prefix.py).
+                if writer.broken is not None and getattr(writer, "salvaged", None) is None:
                     raise writer.broken
                 self._write_side_files(None, "<disabled>", partial=failure)
                 self._commit(staging)

@@ -38,6 +38,14 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from recorder_errors import ErrorCode, RecorderError, bug, enverr, from_exception
+from recorder_runtime.durable_prefix import (
+    DISK_FULL_ERRNOS,
+    Cut,
+    DurablePoint,
+    count_kind,
+    longest_cut,
+    side_file_reserve,
+)
 
 # One escaping rule for every string in the trace (ASCII-only; a lone surrogate becomes the
 # visible text ``\\udcff``, because serde_json rejects a lone ``\\udcff`` escape).
@@ -161,6 +169,9 @@ class TraceWriter:
         self._pending = 0  # approximate number of characters in _buf
         self._flushed_events = 0
         self._any_written = False
+        #: Set when a full disk stopped the stream and its longest complete prefix was kept,
+        #: closed and synced (durable_prefix.py): the file is then a valid partial trace.
+        self.salvaged: Cut | None = None
         self._calls = 0
         self._returns = 0
         self._io_lock = threading.Lock()
@@ -428,10 +439,13 @@ class TraceWriter:
             self._write(data)
             remaining = sum(map(len, buf[n:]))
         except Exception as exc:
+            chunk = buf[:n]
             del buf[:n]
             self._dropped += n
             err = self._classify(exc, "write")
             self._break(err)
+            if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+                self._keep_durable_prefix(chunk, start, exc.errno or 0)
             if err is exc:
                 raise
             raise err from exc
@@ -474,6 +488,42 @@ class TraceWriter:
     def _terminated(self) -> bool:
         """True when :meth:`_terminate` completed (judged by the file offset)."""
         return self._file_offset() == self._end_offset
+
+    def _keep_durable_prefix(self, chunk: list[Any], start: int, errno_: int) -> None:
+        """The disk is full: cut the file back to its longest complete prefix and close it.
+
+        ``chunk`` is what failed to be written from offset ``start``; what lies before is
+        whole. The cut must leave room for the closing records (and, on a full file system,
+        for the side files); never raises (the stream is broken already).
+        """
+        if self._fd < 0 or self.detached:  # not a JSON file of our own
+            return
+        rest = list(self._buf)
+        point = DurablePoint(
+            offset=start,
+            open_calls=self._calls - self._returns,
+            paths=len(self.paths) - count_kind(chunk, "Path") - count_kind(rest, "Path"),
+            types=len(self._type_ids) - count_kind(chunk, "Type") - count_kind(rest, "Type"),
+            events=self._flushed_events,
+        )
+        reserve = side_file_reserve(errno_, self.paths)
+        close_call = self.grammar.return_(_NONE_VALUE)
+        try:
+            cut = longest_cut(
+                point, chunk, capacity=self.bytes_written, reserve=reserve, close_call=close_call
+            )
+            if cut is None:
+                return
+            _os.ftruncate(self._fd, cut.offset)
+            _os.lseek(self._fd, cut.offset, os.SEEK_SET)
+            self.bytes_written = cut.offset
+            self._write(cut.closing)
+            self._fsync()
+        except Exception as exc:  # no room even for that: no trace is kept
+            _log.debug("keeping the complete prefix failed: %r", exc)
+            return
+        del self.paths[cut.paths :]
+        self.salvaged = cut
 
     def _settle_interrupted_write(
         self, buf: list[str], n: int, start: int, size: int, calls: int, returns: int
