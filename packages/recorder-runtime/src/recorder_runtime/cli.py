@@ -137,7 +137,9 @@ def _build_parser(prog: str) -> tuple[_Parser, list[argparse.Action]]:
             "Record a Python program into a CodeTracer trace. Everything after SCRIPT\n"
             "(or -m MODULE) is passed to the program untouched, except one `--` right after\n"
             "SCRIPT or MODULE: it separates the program's arguments, as in the reference\n"
-            "recorder, and is removed (`prog.py -- --flag` gives the program ['--flag'])."
+            "recorder, and is removed (`prog.py -- --flag` gives the program ['--flag']).\n"
+            f"Reading traces: `{prog} inspect TRACE_DIR` summarises one (steps, calls, top\n"
+            f"functions; --json), `{prog} convert SRC DST` converts one; see their --help."
         ),
         epilog=POLICY_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
