@@ -249,8 +249,9 @@ def test_disk_full_mid_write(tmp_path: Path, policy: str, keep: bool) -> None:
     assert_environment_fault(pair, policy)
     assert json_trailer(pair.traced.stderr)["error_code"] in ("ERR_NO_SPACE", "ERR_IO")
     copied = Pair(pair.untraced, pair.traced, copy / "trace", policy)
-    # A partial trace that no longer fits is allowed to be absent; never half-written.
-    assert_n4(copied, allowed=("absent", "partial"))
+    # With --keep-partial-trace the longest complete prefix that fits is kept, marked partial
+    # (durable_prefix.py); never half-written.
+    assert_n4(copied, allowed=("partial",) if keep else ("absent",))
 
 
 DEVFULL_INJECTOR = '''
