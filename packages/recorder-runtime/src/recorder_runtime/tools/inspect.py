@@ -146,9 +146,9 @@ def render_text(report: dict[str, Any]) -> str:
         ),
         f"state      {_state_text(report)}",
         f"steps      {report['steps']}",
-        f"calls      {report['calls']} ({report['functions']} distinct functions)",
+        f"calls      {report['calls']} ({_count(report['functions'], 'distinct function')})",
         f"values     {report['values']} written, {report['redactions']} redacted",
-        f"output     {report['io_events']} captured output events",
+        f"output     {_count(report['io_events'], 'captured output event')}",
     ]
     if report["top_functions"]:
         lines.append("top functions by steps:")
@@ -160,6 +160,10 @@ def render_text(report: dict[str, Any]) -> str:
         for row in report["top_files"]:
             lines.append(f"  {row['steps']:>10}  {row['path']}")
     return "\n".join(lines) + "\n"
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _args(args: object) -> str:
