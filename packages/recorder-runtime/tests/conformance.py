@@ -7,12 +7,17 @@ project's shared material), so the suite runs from a clean clone.
 
 from __future__ import annotations
 
+import argparse
+import functools
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -130,3 +135,38 @@ def trace_diff(a: Path, b: Path, masks: tuple[str, ...] = ()) -> dict[str, float
     return {
         name: float(v["agreement"]) for name, v in aspects.items() if v.get("agreement") is not None
     }
+
+
+#: The reference ran on 3.12: extension-module file names carry the interpreter's ABI tag
+#: (math.cpython-312-x86_64-linux-gnu.so), which differs on other versions.
+ABI_MASK = r"cpython-3\d+"
+
+
+@functools.cache
+def trace_diff_module() -> ModuleType:
+    """tests/fixtures/tools/trace_diff.py as a module (its loader renders values as text)."""
+    spec = importlib.util.spec_from_file_location("trace_diff", TRACE_DIFF)
+    if spec is None or spec.loader is None:  # pragma: no cover - the file is in the repo
+        raise ImportError(TRACE_DIFF)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("trace_diff", module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_rendered(
+    trace_dir: Path, *, loose_objects: bool = True, masks: tuple[str, ...] = ()
+) -> Any:
+    """A trace as ``trace_diff.py --ignore-dunder [--loose-objects]`` sees it: steps as
+    (path, line), per-step variables, calls (pre-order, with args and return value) and
+    output, every value rendered as text."""
+    module = trace_diff_module()
+    opts = argparse.Namespace(
+        paths="relative",
+        exact_values=False,
+        mask=[ABI_MASK, *masks],
+        ignore_var=None,
+        ignore_dunder=True,
+        loose_objects=loose_objects,
+    )
+    return module.Loader(opts).load(str(trace_dir))
