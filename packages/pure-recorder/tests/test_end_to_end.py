@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -93,9 +94,38 @@ def test_settrace_and_monitoring_traces_agree_completely(workdir: Path, name: st
     assert {aspect: agreement.get(aspect) for aspect in ASPECTS} == dict.fromkeys(ASPECTS, 100.0)
 
 
+#: Programs whose values are objects (Structs of their fields, issue 12): two shared examples
+#: and the failure suite's touchy corpus (objects whose every method counts its calls).
+STRUCT_PROGRAMS = ("classes", "values", "touchy")
+TOUCHY = Path(conformance.REPO) / "packages/recorder-runtime/tests/failures/targets/touchy.py"
+
+
+@pytest.mark.skipif(not MONITORING, reason="sys.monitoring exists on 3.12+ only")
+@pytest.mark.parametrize("globals_mode", ["referenced", "all", "none"])
+@pytest.mark.parametrize("name", STRUCT_PROGRAMS)
+def test_settrace_and_monitoring_record_the_same_values_in_every_globals_mode(
+    workdir: Path, name: str, globals_mode: str
+) -> None:
+    """Struct values (field names and contents, type per layout) and the globals each step
+    shows are the same on both backends, whatever the globals policy."""
+    shutil.copy(TOUCHY, workdir / "progs" / TOUCHY.name)
+    flags = ("--globals", globals_mode)
+    settrace = record(workdir, name, f"g-{globals_mode}-settrace", "--backend", "settrace", *flags)
+    monitoring = record(
+        workdir, name, f"g-{globals_mode}-monitoring", "--backend", "monitoring", *flags
+    )
+    agreement = trace_diff(monitoring, settrace)
+    assert {aspect: agreement.get(aspect) for aspect in ASPECTS} == dict.fromkeys(ASPECTS, 100.0)
+    events = json.loads((settrace / "trace.json").read_text())
+    kinds = {t["Type"]["kind"] for t in events if "Type" in t}
+    assert 6 in kinds  # Struct types were recorded (and compared field by field)
+
+
 # A Thread's repr shows its state, which depends on when the step ran (two
 # monitoring runs of threads.py differ there too).
 THREAD_STATE = r"\b(initial|started|stopped)\b"
+# A Thread recorded as a Struct (issue 12) holds the OS thread ids of its run.
+THREAD_IDS = r"^_(ident|native_id)$"
 
 
 def trace_diff(a: Path, b: Path) -> dict[str, float]:
@@ -108,6 +138,8 @@ def trace_diff(a: Path, b: Path) -> dict[str, float]:
             "--ignore-dunder",
             "--mask",
             THREAD_STATE,
+            "--mask-field",
+            THREAD_IDS,
             str(a),
             str(b),
         ],
