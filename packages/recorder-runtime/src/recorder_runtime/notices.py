@@ -1,10 +1,11 @@
 """What the command line tells the user at the end of a run, besides failures.
 
 One summary line says where the trace went and what it holds (format, backend, steps,
-calls, size on disk, ``partial``; the failure line that follows says why); the JSON trailer of ``--json-errors`` carries the
-same fields (:meth:`RunSummary.as_dict`). Warnings point at runs that probably did not record
-what the user meant; each is one stderr line with a stable code from :class:`WarningCode`,
-the one place where warning codes are defined (README "Warnings" lists them).
+calls, size on disk, ``partial``; the failure line that follows says why); the JSON trailer
+of ``--json-errors`` carries the same fields (:meth:`RunSummary.as_dict`). Warnings point at
+runs that probably did not record what the user meant; each is one stderr line with a stable
+code from :class:`WarningCode`, the one place where warning codes are defined (the README's
+"The end of a run" section lists them).
 
 Why here and not in the session: the session decides what is on disk; what to say about it,
 and in which words, is the command line's business (the API returns a ``FinishReport``).
