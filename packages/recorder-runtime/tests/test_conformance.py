@@ -66,7 +66,7 @@ ON_MONITORING = pytest.mark.skipif(
     sys.version_info < (3, 12), reason="the reference was recorded on sys.monitoring"
 )
 
-#: Where the reference is known to be wrong and we record better (ADR 0010), per example:
+#: Where the reference is known to be wrong and we record better (ADR 0016), per example:
 #: ``unrepr``: the reference wrote ``Error <unrepr>`` for an object whose ``__repr__`` raised
 #: (``self`` in ``__init__`` before its fields exist); we record the object (a Struct).
 #: ``exception-text``: the reference wrote an exception leaving a frame as its ``str()``

@@ -1,6 +1,6 @@
-"""Objects are recorded as Structs of their stored fields, and nothing of theirs runs (ADR 0010).
+"""Objects are recorded as Structs of their stored fields, and nothing of theirs runs (ADR 0016).
 
-Each test names one rule of docs/adr/0010-values-without-side-effects.md: what is shown for
+Each test names one rule of docs/adr/0016-values-without-side-effects.md: what is shown for
 a kind of object, and which of its methods are never called to show it.
 """
 

@@ -5,7 +5,7 @@ Why it is shaped like this (see docs/adr/0004-value-encoding.md):
 * **The reference's encodings for built-in values** (docs/adr/0004-value-encoding.md): ints,
   bools, None and strings are typed records, tuples ``Tuple``, lists and dicts ``Sequence``,
   floats, bytes and sets of plain values ``Raw`` text.
-* **No program code runs** (docs/adr/0010-values-without-side-effects.md). Dispatch is on the
+* **No program code runs** (docs/adr/0016-values-without-side-effects.md). Dispatch is on the
   exact ``type(v)`` (never ``isinstance``, which believes a lying ``__class__``); containers
   are read only through the built-in types' own methods (``list.__len__(v)``,
   ``dict.items(v)``), so subclass overrides never run; nothing calls

@@ -1,6 +1,6 @@
 """Reading an object's fields without running any of its code.
 
-An instance of a program class is recorded as a ``Struct`` of its fields (ADR 0010). Its
+An instance of a program class is recorded as a ``Struct`` of its fields (ADR 0016). Its
 fields are read the way the interpreter stores them, never through attribute access:
 
 * the instance ``__dict__`` is reached through the built-in ``__dict__`` getter found in the

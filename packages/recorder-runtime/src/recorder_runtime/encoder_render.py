@@ -139,7 +139,7 @@ def type_qualname(cls: type) -> str:
 def classify(cls: type) -> int:
     """Decide how instances of ``cls`` are rendered; one of the constants above.
 
-    Nothing here, nor in the handler chosen, runs program code (ADR 0010): classes are shown
+    Nothing here, nor in the handler chosen, runs program code (ADR 0016): classes are shown
     by ``type.__repr__``, built-in containers and their subclasses through the built-in
     methods, allowlisted standard-library types by their own text, and every other object
     as a ``Struct`` of its fields. ``issubclass`` with a built-in class as second argument

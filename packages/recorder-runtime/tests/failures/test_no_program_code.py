@@ -1,4 +1,4 @@
-"""Issue 12: recording never runs the program's code (ADR 0010).
+"""Issue 12: recording never runs the program's code (ADR 0016).
 
 targets/touchy.py holds objects whose every dunder, property, descriptor and metaclass method
 counts its calls, a ``__getattr__`` that logs, a property that mutates state, a lying

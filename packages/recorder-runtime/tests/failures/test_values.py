@@ -54,7 +54,7 @@ def test_redaction_never_writes_back_into_frames(tmp_path: Path, backend: str) -
 def test_never_returning_repr_is_never_called(tmp_path: Path, backend: str) -> None:
     """C2: a local whose ``__repr__`` never returns: the recorder must not call program code
     to render it (a timeout here means it did, and the program hangs under the recorder).
-    ADR 0010: objects are recorded by their stored fields, their own text is never asked."""
+    ADR 0016: objects are recorded by their stored fields, their own text is never asked."""
     pair = run_pair("hostile.py", ["forever"], tmp_path=tmp_path, backend=backend, timeout=10)
     assert_n1(pair)
     assert_n2(pair)
