@@ -239,7 +239,7 @@ class TraceSession:
             encode=self._encode_with_failpoint()
             if self.failpoints.enabled("encoder.encode")
             else None,
-            globals_mode=getattr(self.config.policy, "globals", "referenced"),
+            globals_mode=self.config.policy.globals,
             grammar=writer.grammar,
         )
         self.recorder = recorder
