@@ -282,3 +282,30 @@ def test_shared_examples_are_recorded_identically_on_both_paths(tmp_path: Path, 
         on_meta, off_meta = metadata_without_native(on), metadata_without_native(off)
         assert on_meta.pop("args") == off_meta.pop("args")
         assert json.loads((on / "trace_metadata.json").read_text())["native"]["used"], name
+
+
+PRINTING_PROGRAM = """\
+def inner(n):
+    print("inner", n)
+    return n * 2
+
+
+def outer(n):
+    total = inner(n)
+    print("after inner", total)
+    return total
+
+
+for i in range(3):
+    print("result", outer(i))
+"""
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_captured_output_is_attributed_identically_on_both_paths(tmp_path: Path, fmt: str) -> None:
+    """IO events name the line of their last Step: restored on return on both paths."""
+    script = tmp_path / "printing.py"
+    script.write_text(PRINTING_PROGRAM)
+    on = record_example(script, tmp_path / "on", "on", fmt)
+    off = record_example(script, tmp_path / "off", "off", fmt)
+    assert masked(events_bytes(on)) == masked(events_bytes(off))

@@ -46,7 +46,7 @@ static PyObject *S_active, *S_finished, *S_path_id, *S_pending, *S_last_path_id,
     *S_false_json, *S_infos, *S_extend, *S_g, *S_close, *S_io, *S_encoder, *S_custom_encode,
     *S_ints, *S_strs, *S_floats, *S_stacks, *S_return_prefix, *S_ret_action, *S_allow,
     *S_activation_code, *S_finish_activation, *S_function_id, *S_arg_names, *S_arg_ids,
-    *S_step_text, *S_call;
+    *S_step_text, *S_call, *S_enter_caller, *S_return_to_caller;
 
 /* Marker variable id of a redacted name (recorder.py: _REDACT). */
 #define REDACT_ID (-1)
@@ -845,6 +845,20 @@ done:
     return result;
 }
 
+/* recorder.<name>(len(stack)) */
+static int
+call_with_depth(LineRecorder *self, PyObject *name, PyObject *stack)
+{
+    PyObject *depth = PyLong_FromSsize_t(PyList_GET_SIZE(stack));
+    if (depth == NULL) {
+        return -1;
+    }
+    PyObject *r = PyObject_CallMethodOneArg(self->recorder, name, depth);
+    Py_DECREF(depth);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
 /* EventRecorder.on_return (also PY_YIELD and PY_UNWIND): the Return event of a frame whose
  * start was recorded on this thread; io pending or a filtered return value go to Python. */
 static PyObject *
@@ -900,6 +914,10 @@ on_return_impl(LineRecorder *self, PyObject *code, PyObject *value)
     /* stack.pop(), only once the Return is buffered (see TraceWriter.extend) */
     depth = PyList_GET_SIZE(stack);
     if (depth > 0 && PyList_SetSlice(stack, depth - 1, depth, NULL) < 0) {
+        goto done;
+    }
+    /* recorder._return_to_caller(len(stack)): output after a return is the caller's */
+    if (call_with_depth(self, S_return_to_caller, stack) < 0) {
         goto done;
     }
     PyObject *activation = PyObject_GetAttr(self->recorder, S_activation_code);
@@ -1082,6 +1100,10 @@ on_start_impl(LineRecorder *self, PyObject *code, PyObject *frame)
         goto done;
     }
     Py_DECREF(written);
+    /* recorder._enter_caller(len(stack)): where the caller was, for IO after the return */
+    if (call_with_depth(self, S_enter_caller, stack) < 0) {
+        goto done;
+    }
     if (PyList_Append(stack, code) < 0) { /* only once the Call is buffered */
         goto done;
     }
@@ -1456,6 +1478,8 @@ intern_names(void)
     NAME(S_arg_ids, "arg_ids");
     NAME(S_step_text, "step_text");
     NAME(S_call, "call");
+    NAME(S_enter_caller, "_enter_caller");
+    NAME(S_return_to_caller, "_return_to_caller");
 #undef NAME
     return 0;
 }
