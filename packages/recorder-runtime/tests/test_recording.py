@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracefile import load, record_source
+import pytest
+from tracefile import load, record_source, render
 
 
 def recorded(tmp_path: Path, source: str, *extra: str, stdin: str = ""):
@@ -76,21 +77,34 @@ def test_functions_with_one_name_in_two_places_get_two_ids(tmp_path: Path) -> No
     assert [fn["line"] for fn in lambdas] == [2, 3]
 
 
-def test_each_line_records_locals_then_globals_without_builtins(tmp_path: Path) -> None:
-    trace = recorded(
-        tmp_path,
-        """
-        G = 5
-        def f(a):
-            b = a + 1
-            return b
-        f(1)
-        """,
-    )
-    steps = trace.values_by_step()
+GLOBALS_SOURCE = """
+G = 5
+H = 6
+def f(a):
+    b = a + G
+    return b
+f(1)
+"""
+
+
+def test_each_line_records_locals_then_the_globals_its_code_names(tmp_path: Path) -> None:
+    steps = recorded(tmp_path, GLOBALS_SOURCE).values_by_step()
     assert all("__builtins__" not in step for step in steps)
-    inside = [step for step in steps if step.get("b") == 2]
+    inside = [step for step in steps if step.get("b") == 6]
     assert inside and inside[0]["G"] == 5 and inside[0]["a"] == 1
+    assert "H" not in inside[0]
+    assert any(step.get("H") == 6 for step in steps)  # module-level steps show every global
+
+
+@pytest.mark.parametrize(("mode", "shown"), [("all", {"G", "H"}), ("none", set())])
+def test_the_globals_policy_chooses_the_globals_of_function_steps(
+    tmp_path: Path, mode: str, shown: set[str]
+) -> None:
+    steps = recorded(tmp_path, GLOBALS_SOURCE, "--globals", mode).values_by_step()
+    inside = [step for step in steps if step.get("b") == 6]
+    assert inside and inside[0]["a"] == 1
+    assert {"G", "H"} & set(inside[0]) == shown
+    assert "__builtins__" not in inside[0]
 
 
 def test_return_value_is_recorded(tmp_path: Path) -> None:
@@ -110,7 +124,17 @@ def test_exception_leaving_a_frame_is_returned_as_the_exception(tmp_path: Path) 
             pass
         """,
     )
-    assert ("raw", "'k'") in trace.returns()
+    types = [event["Type"]["lang_type"] for event in trace.events if "Type" in event]
+    structs = [value for kind, value in filter(_is_struct, trace.returns())]
+    assert [
+        render(value["field_values"][0])
+        for value in structs
+        if types[value["type_id"]] == "KeyError"
+    ] == [("k",)]
+
+
+def _is_struct(rendered: object) -> bool:
+    return isinstance(rendered, tuple) and len(rendered) == 2 and rendered[0] == "struct"
 
 
 def test_generator_suspensions_and_resumptions_stay_balanced(tmp_path: Path) -> None:
