@@ -97,6 +97,8 @@ def record_here(trace_dir: Path, native: str, fmt: str, body: Callable[[], objec
 def assert_same_recording(
     tmp_path: Path, fmt: str, body: Callable[[], object], mask: bool = False
 ) -> None:
+    with contextlib.redirect_stdout(io.StringIO()):
+        body()  # untraced: lazy imports happen here, not inside only the first recording
     on = record_here(tmp_path / f"on-{fmt}", "on", fmt, body)
     off = record_here(tmp_path / f"off-{fmt}", "off", fmt, body)
     assert json.loads((on / "trace_metadata.json").read_text())["native"]["used"] is True
