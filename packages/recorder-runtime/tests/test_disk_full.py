@@ -30,7 +30,10 @@ TRACE_CHECK = REPO / "tests" / "fixtures" / "tools" / "trace_check.py"
 
 STEP = '{"Step":{"path_id":0,"line":%d}}'
 VALUE = '{"Value":{"variable_id":0,"value":{"kind":"Int","i":%d,"type_id":1}}}'
-CALL = '{"Call":{"function_id":1,"args":[{"variable_id":0,"value":{"kind":"Int","i":%d,"type_id":1}}]}}'
+CALL = (
+    '{"Call":{"function_id":1,"args":[{"variable_id":0,'
+    '"value":{"kind":"Int","i":%d,"type_id":1}}]}}'
+)
 RETURN = '{"Return":{"return_value":{"kind":"None","type_id":0}}}'
 
 
