@@ -42,6 +42,7 @@ from recorder_runtime.encoder_memo import RECORD as MEMO_RECORD
 from recorder_runtime.encoder_memo import TOTAL as MEMO_TOTAL
 from recorder_runtime.encoder_memo import TUPLE as MEMO_TUPLE
 from recorder_runtime.encoder_memo import ContainerMemo, StructMemo
+from recorder_runtime.encoder_memo import is_atom as memo_atom
 from recorder_runtime.encoder_memo import reference as memo_reference
 from recorder_runtime.output.grammar import ValueGrammar
 from recorder_runtime.output.json.grammar import GRAMMAR as JSON_GRAMMAR
@@ -937,7 +938,7 @@ class ValueEncoder:
                     or encode(value, depth + 1, walk)
                 )
                 if checks is not None:
-                    if _is_memo_atom(value):
+                    if memo_atom(value):
                         checks.append(value)
                     elif by_reference and self._shown_by_reference(value, kind, walk):
                         checks.append(memo_reference(value))
@@ -998,12 +999,6 @@ class ValueEncoder:
 
 
 _type_dict = type.__dict__["__dict__"].__get__
-
-
-def _is_memo_atom(x: object) -> bool:
-    """An immutable value without a finalizer: a memo may keep it and compare by identity."""
-    t = type(x)
-    return t is int or t is str or t is float or t is bool or x is None
 
 
 def _is_text_atom(x: object) -> bool:

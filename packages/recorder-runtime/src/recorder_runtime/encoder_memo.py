@@ -44,6 +44,16 @@ DICT: Final = "d"
 
 _ATOM_TYPES: Final = frozenset({int, str, float, bool, type(None)})
 _is_atom_type = _ATOM_TYPES.__contains__
+
+
+def is_atom(value: object) -> bool:
+    """True for a value of :data:`_ATOM_TYPES`: immutable, without a finalizer, so a memo may
+    keep it and compare by identity. Identity tests only: hashing the type of an arbitrary
+    value could run its metaclass's ``__hash__``."""
+    t = type(value)
+    return t is int or t is str or t is float or t is bool or value is None
+
+
 _is = operator.is_
 _compress = itertools.compress
 

@@ -512,12 +512,18 @@ class EventRecorder:
         global_block = info.global_block
         names = info.global_names
         try:
+            # dict's own methods: a dict subclass used as globals never runs its overrides
             if names is None:
-                keys: tuple[Any, ...] = tuple(global_values)
-                values = tuple(global_values.values())
+                keys: tuple[Any, ...] = tuple(dict.keys(global_values))
+                values = tuple(dict.values(global_values))
             elif names:
                 keys = names
-                values = tuple(map(global_values.get, names, _MISSINGS))
+                get = (
+                    global_values.get
+                    if type(global_values) is dict
+                    else partial(dict.get, global_values)
+                )
+                values = tuple(map(get, names, _MISSINGS))
             else:
                 return
         except Exception:

@@ -1147,11 +1147,33 @@ frame_of(PyObject *code)
 
 /* ------------------------------------------------------------------ the type */
 
+/* Guarded calls of an uninitialised instance would crash: refuse them instead. */
+static PyObject *
+check_ready(LineRecorder *self)
+{
+    if (self->recorder == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "LineRecorder used before __init__");
+        return NULL;
+    }
+    return Py_None;
+}
+
+/* The vectorcall methods take exactly ``expected`` positional arguments. */
+static int
+check_arity(const char *name, Py_ssize_t nargs, Py_ssize_t expected)
+{
+    if (nargs != expected) {
+        PyErr_Format(PyExc_TypeError, "%s() takes %zd arguments (%zd given)", name, expected,
+                     nargs);
+        return 0;
+    }
+    return 1;
+}
+
 static PyObject *
 LineRecorder_on_line(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError, "on_line() takes 3 arguments (%zd given)", nargs);
+    if (!check_arity("on_line", nargs, 3)) {
         return NULL;
     }
     return on_line_impl(self, args[0], args[1], args[2]);
@@ -1160,8 +1182,7 @@ LineRecorder_on_line(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs
 static PyObject *
 LineRecorder_line(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "line() takes 2 arguments (%zd given)", nargs);
+    if (!check_arity("line", nargs, 2)) {
         return NULL;
     }
     int finished = attr_true(self->recorder, S_finished);
@@ -1180,12 +1201,7 @@ LineRecorder_line(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 LineRecorder_on_return(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "on_return() takes 2 arguments (%zd given)", nargs);
-        return NULL;
-    }
-    if (self->py_on_return == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "LineRecorder used before __init__");
+    if (!check_arity("on_return", nargs, 2) || check_ready(self) == NULL) {
         return NULL;
     }
     return on_return_impl(self, args[0], args[1]);
@@ -1194,12 +1210,7 @@ LineRecorder_on_return(LineRecorder *self, PyObject *const *args, Py_ssize_t nar
 static PyObject *
 LineRecorder_on_start(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "on_start() takes 2 arguments (%zd given)", nargs);
-        return NULL;
-    }
-    if (self->py_on_start == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "LineRecorder used before __init__");
+    if (!check_arity("on_start", nargs, 2) || check_ready(self) == NULL) {
         return NULL;
     }
     return on_start_impl(self, args[0], args[1]);
@@ -1353,17 +1364,6 @@ LineRecorder_dealloc(LineRecorder *self)
     PyObject_GC_UnTrack(self);
     LineRecorder_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-/* Guarded calls of an uninitialised instance would crash: refuse them instead. */
-static PyObject *
-check_ready(LineRecorder *self)
-{
-    if (self->recorder == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "LineRecorder used before __init__");
-        return NULL;
-    }
-    return Py_None;
 }
 
 static PyObject *

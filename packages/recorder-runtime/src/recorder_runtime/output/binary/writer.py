@@ -46,16 +46,11 @@ class BinaryTraceWriter(TraceWriter):
         return -1  # no descriptor of our own: the stream owns the file
 
     def _encode_chunk(self, chunk: list[Any]) -> tuple[bytes, int, int]:
-        calls = returns = 0
-        for piece in chunk:
-            if piece.startswith(CALL_HEAD):
-                calls += 1
-            elif piece.startswith(RETURN_HEAD):
-                returns += 1
+        calls, returns = _calls_and_returns(chunk)
         return b"".join(chunk), calls, returns
 
     def _balance_of(self, events: list[Any]) -> int:
-        _, calls, returns = self._encode_chunk(list(events))
+        calls, returns = _calls_and_returns(events)
         return calls - returns
 
     def _write(self, data: bytes) -> None:
@@ -94,3 +89,14 @@ class BinaryTraceWriter(TraceWriter):
         """In a forked child: the stream module detaches its own copy; drop our buffer."""
         super()._detach_after_fork()
         self._stream = None
+
+
+def _calls_and_returns(pieces: list[bytes]) -> tuple[int, int]:
+    """How many ``Call`` and ``Return`` events ``pieces`` hold (by their head bytes)."""
+    calls = returns = 0
+    for piece in pieces:
+        if piece.startswith(CALL_HEAD):
+            calls += 1
+        elif piece.startswith(RETURN_HEAD):
+            returns += 1
+    return calls, returns
